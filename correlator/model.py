@@ -73,8 +73,8 @@ class Alert:
     status: Status
     starts_at: datetime
     ends_at: datetime | None = None
-    labels: Mapping[str, str] = field(default=_EMPTY)
-    annotations: Mapping[str, str] = field(default=_EMPTY)
+    labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    annotations: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     summary: str = ""
 
     def __post_init__(self) -> None:

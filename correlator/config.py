@@ -1,0 +1,198 @@
+"""Engine configuration: a frozen, validated value object.
+
+Loading is strict in the Alertmanager tradition: an unknown key is an error
+that names the key and the file, because a misspelt setting that is silently
+ignored is how correlation quietly degrades in production.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from correlator.errors import ConfigError
+
+DEFAULT_SERVICE_LABEL_KEYS = ("service", "service.name", "service_name", "app", "job")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_MAX_CONFIG_BYTES = 1_048_576
+
+
+def parse_duration(value: object, what: str) -> timedelta:
+    """Parse ``"90s"``, ``"5m"``, ``"1.5h"`` or a number of seconds."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{what}: expected a duration like '5m', got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    else:
+        raise ConfigError(f"{what}: expected a duration like '30s', '5m' or '2h', got {value!r}")
+    if seconds < 0:
+        raise ConfigError(f"{what}: must not be negative, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m", "s"):
+        size = _UNIT_SECONDS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Every knob of the correlation engine, with production-sane defaults.
+
+    Durations are in event time: the engine never reads a wall clock.
+    """
+
+    #: Session gap: an incident accepts related alerts while the time since its
+    #: last related alert is at most this.
+    gap: timedelta = timedelta(minutes=5)
+    #: Hard cap on an incident's lifetime (from its first alert) for accepting
+    #: new alerts; the next related alert opens a new, linked incident.
+    max_lifetime: timedelta = timedelta(hours=6)
+    #: Delay before an incident is first emitted, so that the root cause's
+    #: alert can arrive (Alertmanager's ``group_wait``).
+    hold: timedelta = timedelta(seconds=30)
+    #: How far behind the newest event time an alert may be before it counts
+    #: as late. The watermark is ``max event time - allowed_lateness``.
+    allowed_lateness: timedelta = timedelta(minutes=2)
+    #: An incident with no activity (new alert, re-send or resolve) for this
+    #: long is resolved by timeout.
+    inactivity_timeout: timedelta = timedelta(hours=24)
+    #: A resolved incident stays reopenable for this long: a member alert that
+    #: fires again within it reopens the incident instead of starting a new one.
+    reopen_window: timedelta = timedelta(minutes=15)
+    #: Topology hops within which two services are related.
+    max_hops: int = 2
+    #: Firing->resolved transitions after which a fingerprint is marked flapping.
+    flap_threshold: int = 3
+    #: How many ranked root-cause candidates each incident publishes.
+    max_candidates: int = 5
+    #: Label keys, in order, whose value names the service of an alert.
+    service_label_keys: tuple[str, ...] = DEFAULT_SERVICE_LABEL_KEYS
+    #: Payload limits applied by the codecs before and while parsing.
+    max_payload_bytes: int = 1_048_576
+    max_payload_depth: int = 64
+    #: Alerts stamped further than this ahead of the newest event time seen are
+    #: quarantined as future-dated, so one bad clock cannot close every window.
+    max_future_skew: timedelta = timedelta(hours=1)
+    #: How deep (in topology hops) root-cause ranking looks for the services
+    #: a candidate explains.
+    rank_max_hops: int = 5
+    #: How long fingerprints of closed incidents are remembered, so that late
+    #: re-sends of already-closed alerts are recognised as duplicates.
+    closed_retention: timedelta = timedelta(hours=1)
+
+    def __post_init__(self) -> None:
+        positive = ("gap", "max_lifetime", "max_future_skew")
+        for name in positive:
+            if getattr(self, name) <= timedelta(0):
+                raise ConfigError(f"engine.{name} must be positive")
+        if self.max_lifetime < self.gap:
+            raise ConfigError("engine.max_lifetime must be at least engine.gap")
+        if not 0 <= self.max_hops <= 6:
+            raise ConfigError(f"engine.max_hops must be between 0 and 6, got {self.max_hops}")
+        if not 1 <= self.rank_max_hops <= 12:
+            raise ConfigError("engine.rank_max_hops must be between 1 and 12")
+        if self.flap_threshold < 1:
+            raise ConfigError("engine.flap_threshold must be at least 1")
+        if not 1 <= self.max_candidates <= 50:
+            raise ConfigError("engine.max_candidates must be between 1 and 50")
+        if not self.service_label_keys or not all(self.service_label_keys):
+            raise ConfigError("engine.service_label_keys must be a non-empty list of label names")
+        if self.max_payload_bytes < 1024:
+            raise ConfigError("engine.max_payload_bytes must be at least 1024")
+        if not 2 <= self.max_payload_depth <= 512:
+            raise ConfigError("engine.max_payload_depth must be between 2 and 512")
+
+    def with_overrides(self, **changes: Any) -> EngineConfig:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, timedelta):
+                value = format_duration(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+_DURATION_FIELDS = {
+    f.name for f in fields(EngineConfig) if f.type in ("timedelta", timedelta)
+}
+_INT_FIELDS = {
+    "max_hops", "flap_threshold", "max_candidates", "max_payload_bytes", "max_payload_depth",
+    "rank_max_hops",
+}
+_KNOWN = {f.name for f in fields(EngineConfig)}
+
+
+def engine_config_from_mapping(data: object, *, source: str = "<config>") -> EngineConfig:
+    """Build an :class:`EngineConfig` from a parsed mapping, strictly."""
+    if data is None:
+        return EngineConfig()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: engine config must be a mapping, got {type(data).__name__}")
+    unknown = sorted(set(map(str, data)) - _KNOWN)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown engine setting(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(_KNOWN))}"
+        )
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        what = f"{source}: engine.{key}"
+        if key in _DURATION_FIELDS:
+            kwargs[key] = parse_duration(value, what)
+        elif key in _INT_FIELDS:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{what}: expected an integer, got {value!r}")
+            kwargs[key] = value
+        elif key == "service_label_keys":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{what}: expected a list of label names")
+            kwargs[key] = tuple(value)
+    try:
+        return EngineConfig(**kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_engine_config(path: str | Path) -> EngineConfig:
+    """Load ``configs/engine.yaml``-style files: a top-level ``engine:`` mapping.
+
+    Other top-level sections (``kafka:``, ``web:``...) belong to the streaming
+    layer and are ignored here, but the ``engine`` section itself is strict.
+    """
+    p = Path(path)
+    try:
+        if p.stat().st_size > _MAX_CONFIG_BYTES:
+            raise ConfigError(f"{p}: config file is larger than {_MAX_CONFIG_BYTES} bytes")
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: config is not valid UTF-8") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    if doc is None:
+        return EngineConfig()
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{p}: expected a mapping at the top level")
+    return engine_config_from_mapping(doc.get("engine"), source=str(p))

@@ -1,0 +1,300 @@
+"""Engine rules, one named case each (Alertmanager-style table tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from correlator.config import EngineConfig
+from correlator.engine import Engine, NoticeKind
+from correlator.incident import IncidentStatus, JoinReason
+from correlator.model import Alert
+from tests.helpers import alert, at, final_state, groups, resolved, run, topo
+
+# frontend -> api -> db ; api -> cache ; worker -> db ; billing (isolated)
+SHOP = topo(
+    {"frontend": ["api"], "api": ["db", "cache"], "worker": ["db"], "billing": []},
+    kinds={"db": "database", "cache": "cache", "frontend": "gateway"},
+)
+
+
+@dataclass(frozen=True)
+class GroupCase:
+    name: str
+    alerts: list[Alert]
+    expected: list[set[str]]
+
+
+GROUP_CASES = [
+    GroupCase(
+        "same service within gap joins",
+        [alert("a1", "api", 0), alert("a2", "api", 200)],
+        [{"a1", "a2"}],
+    ),
+    GroupCase(
+        "same service beyond gap splits",
+        [alert("a1", "api", 0), alert("a2", "api", 301 + 60)],
+        [{"a1"}, {"a2"}],
+    ),
+    GroupCase(
+        "dependency one hop joins",
+        [alert("d1", "db", 0), alert("a1", "api", 30)],
+        [{"a1", "d1"}],
+    ),
+    GroupCase(
+        "dependency two hops joins",
+        [alert("d1", "db", 0), alert("f1", "frontend", 60)],
+        [{"d1", "f1"}],
+    ),
+    GroupCase(
+        "unrelated services stay apart",
+        [alert("a1", "api", 0), alert("b1", "billing", 10)],
+        [{"a1"}, {"b1"}],
+    ),
+    GroupCase(
+        "siblings of a healthy dependency stay apart",
+        [alert("a1", "api", 0), alert("w1", "worker", 10)],
+        [{"a1"}, {"w1"}],
+    ),
+    GroupCase(
+        "shared dependency alerting bridges siblings",
+        [alert("a1", "api", 0), alert("w1", "worker", 10), alert("d1", "db", 20)],
+        [{"a1", "w1", "d1"}],
+    ),
+    GroupCase(
+        "unknown services group only with themselves",
+        [alert("x1", "ghost", 0), alert("x2", "ghost", 30), alert("a1", "api", 40)],
+        [{"a1"}, {"x1", "x2"}],
+    ),
+    GroupCase(
+        "late root with earlier start joins its symptoms",
+        [alert("a1", "api", 100), alert("f1", "frontend", 120), alert("d1", "db", 40)],
+        [{"a1", "d1", "f1"}],
+    ),
+    GroupCase(
+        "re-sends never make new members",
+        [alert("a1", "api", 0), alert("a1", "api", 0), alert("a1", "api", 0)],
+        [{"a1"}],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", GROUP_CASES, ids=[c.name for c in GROUP_CASES])
+def test_grouping(case: GroupCase) -> None:
+    _, events = run(SHOP, case.alerts)
+    assert groups(events) == sorted((frozenset(g) for g in case.expected), key=sorted)
+
+
+def test_merge_keeps_older_id_and_absorbed_ends_merged() -> None:
+    engine = Engine(SHOP)
+    engine.ingest(alert("a1", "api", 0))
+    engine.ingest(alert("w1", "worker", 5))
+    first = engine.advance(at(100))  # both emitted as separate incidents
+    assert len(first) == 2
+    older, younger = first[0].id, first[1].id
+    engine.ingest(alert("d1", "db", 150))
+    events = engine.advance()
+    by_id = {e.id: e for e in events}
+    assert by_id[younger].status is IncidentStatus.MERGED
+    assert by_id[younger].merged_into == older
+    assert by_id[older].status is IncidentStatus.UPDATED
+    assert {m.fingerprint for m in by_id[older].alerts} == {"a1", "w1", "d1"}
+    reasons = {m.fingerprint: m.joined.reason for m in by_id[older].alerts}
+    assert reasons["w1"] is JoinReason.MERGE
+
+
+def test_hold_delays_first_emission() -> None:
+    engine = Engine(SHOP, EngineConfig().with_overrides())
+    engine.ingest(alert("a1", "api", 0))
+    assert engine.advance() == []
+    engine.ingest(alert("b1", "billing", 29))
+    assert engine.advance() == []
+    engine.ingest(alert("b2", "billing", 30))
+    events = engine.advance()
+    assert [e.alerts[0].fingerprint for e in events] == ["a1"]
+    assert events[0].status is IncidentStatus.OPEN and events[0].version == 1
+
+
+def test_versions_increase_and_changes_coalesce_per_advance() -> None:
+    engine = Engine(SHOP)
+    engine.ingest(alert("a1", "api", 0))
+    v1 = engine.advance(at(60))
+    engine.ingest(alert("a1", "api", 0))  # re-send: a count change
+    engine.ingest(alert("c1", "cache", 70))
+    v2 = engine.advance()
+    assert engine.advance() == []  # nothing changed since
+    assert [e.version for e in v1 + v2] == [1, 2]
+    assert v2[0].status is IncidentStatus.UPDATED
+    counts = {m.fingerprint: m.count for m in v2[0].alerts}
+    assert counts == {"a1": 2, "c1": 1}
+    assert engine.stats.duplicates == 1
+
+
+def test_incident_resolves_when_all_members_resolve() -> None:
+    _, events = run(
+        SHOP,
+        [
+            alert("d1", "db", 0),
+            alert("a1", "api", 20),
+            resolved("d1", "db", 0, 400),
+            resolved("a1", "api", 20, 420),
+        ],
+    )
+    (final,) = final_state(events).values()
+    assert final.status is IncidentStatus.RESOLVED
+    assert final.resolved_at == at(420).timestamp()
+    assert all(m.status == "resolved" for m in final.alerts)
+
+
+def test_resolve_of_unseen_alert_is_delivered() -> None:
+    _, events = run(SHOP, [resolved("z1", "api", 0, 100)])
+    (final,) = final_state(events).values()
+    assert final.status is IncidentStatus.RESOLVED
+    assert [m.fingerprint for m in final.alerts] == ["z1"]
+
+
+def test_flapping_alert_is_marked_and_opens_nothing_new() -> None:
+    seq: list[Alert] = []
+    for i in range(4):
+        start = i * 120
+        seq += [alert("f1", "api", start), resolved("f1", "api", start, start + 60)]
+    _, events = run(SHOP, seq, EngineConfig().with_overrides(flap_threshold=3))
+    finals = final_state(events)
+    assert len(finals) == 1
+    (final,) = finals.values()
+    assert final.alerts[0].flapping is True
+
+
+def test_late_alert_is_flagged_and_joins_fitting_incident() -> None:
+    engine = Engine(SHOP)
+    engine.ingest(alert("a1", "api", 0))
+    engine.ingest(alert("b1", "billing", 200))  # moves the watermark to 80
+    notices = engine.ingest(alert("d1", "db", 10))
+    assert [n.kind for n in notices] == [NoticeKind.LATE]
+    events = engine.flush()
+    inc = next(e for e in events if any(m.fingerprint == "a1" for m in e.alerts))
+    late = {m.fingerprint: m.late for m in inc.alerts}
+    assert late == {"a1": False, "d1": True}
+
+
+def test_late_alert_without_incident_opens_its_own() -> None:
+    engine = Engine(SHOP)
+    engine.ingest(alert("b1", "billing", 1000))
+    notices = engine.ingest(alert("a1", "api", 0))
+    assert notices[0].kind is NoticeKind.LATE and notices[0].incident_id is not None
+    events = final_state(engine.flush())
+    joined = {e.alerts[0].fingerprint: e.alerts[0].joined.reason for e in events.values()}
+    assert joined == {"b1": JoinReason.FIRST, "a1": JoinReason.LATE}
+
+
+def test_future_alert_is_quarantined() -> None:
+    engine = Engine(SHOP)
+    engine.ingest(alert("a1", "api", 0))
+    notices = engine.ingest(alert("x1", "api", 24 * 3600))
+    assert [n.kind for n in notices] == [NoticeKind.FUTURE]
+    assert "ahead" in notices[0].reason
+    assert engine.watermark is not None and engine.watermark < at(60)
+
+
+def test_lifetime_cap_opens_linked_incident() -> None:
+    cfg = EngineConfig().with_overrides(max_lifetime=EngineConfig().gap * 2)
+    seq = [alert(f"a{i}", "api", i * 120) for i in range(8)]
+    _, events = run(SHOP, seq, cfg)
+    finals = sorted(final_state(events).values(), key=lambda e: e.opened_at)
+    assert len(finals) == 2
+    assert finals[1].previous_incident == finals[0].id
+
+
+def test_inactivity_timeout_resolves() -> None:
+    cfg = EngineConfig().with_overrides(inactivity_timeout=EngineConfig().gap * 2)
+    engine = Engine(SHOP, cfg)
+    engine.ingest(alert("a1", "api", 0))
+    engine.advance(at(60))
+    events = engine.advance(at(2000))
+    assert [e.status for e in events] == [IncidentStatus.RESOLVED]
+    assert events[0].resolved_reason == "inactivity_timeout"
+
+
+def test_stale_resend_after_close_is_not_a_new_incident() -> None:
+    engine = Engine(SHOP)
+    engine.ingest(alert("a1", "api", 0))
+    engine.ingest(resolved("a1", "api", 0, 100))
+    engine.advance(at(100 + 3600))  # past the reopen window: evicted
+    notices = engine.ingest(resolved("a1", "api", 0, 100))
+    assert [n.kind for n in notices] == [NoticeKind.STALE]
+    assert engine.advance() == []
+
+
+def test_root_cause_prefers_dependency_over_earlier_symptom() -> None:
+    _, events = run(
+        SHOP,
+        [
+            alert("f1", "frontend", 0, severity="critical"),
+            alert("a1", "api", 20),
+            alert("d1", "db", 45, severity="warning"),
+        ],
+    )
+    (final,) = final_state(events).values()
+    assert final.root_cause is not None and final.root_cause.service == "db"
+    ranked = [c.service for c in final.candidates]
+    assert ranked[:2] == ["db", "api"]
+    assert abs(sum(c.score for c in final.candidates) - 1.0) < 1e-6
+    explained = {e.service: e.path for e in final.candidates[0].explains}
+    assert explained == {"api": ("api", "db"), "frontend": ("frontend", "api", "db")}
+
+
+def test_unknown_service_is_flagged() -> None:
+    _, events = run(SHOP, [alert("x1", "ghost", 0)])
+    (final,) = final_state(events).values()
+    assert final.unknown_services == ("ghost",) and final.services == ()
+    assert final.alerts[0].known_service is False
+
+
+def test_alias_label_resolves_service() -> None:
+    from topology import Service, Topology
+
+    t = Topology.from_services(
+        [Service("api", aliases=("api-svc",), depends_on=("db",)), Service("db", kind="database")]
+    )
+    a = alert("a1", "nope", 0, labels={"service": "nope", "app": "api-svc"})
+    _, events = run(t, [a, alert("d1", "db", 10)])
+    (final,) = final_state(events).values()
+    assert final.services == ("api", "db")
+
+
+def test_ids_are_deterministic() -> None:
+    seq = [alert("d1", "db", 0), alert("a1", "api", 30)]
+    _, e1 = run(SHOP, seq)
+    _, e2 = run(SHOP, seq)
+    assert [e.to_dict() for e in e1] == [e.to_dict() for e in e2]
+    assert e1[0].id.startswith("inc-")
+
+
+def test_snapshot_restore_is_transparent() -> None:
+    seq = [alert("d1", "db", 0), alert("a1", "api", 30), alert("b1", "billing", 50)]
+    rest = [alert("w1", "worker", 70), resolved("d1", "db", 0, 500)]
+    engine = Engine(SHOP)
+    for a in seq:
+        engine.ingest(a)
+    engine.advance()
+    blob = engine.snapshot()
+    clone = Engine(SHOP)
+    clone.restore(blob)
+    assert clone.snapshot() == blob
+    out1, out2 = [], []
+    for a in rest:
+        engine.ingest(a)
+        clone.ingest(a)
+        out1 += engine.advance()
+        out2 += clone.advance()
+    out1 += engine.flush()
+    out2 += clone.flush()
+    assert [e.to_dict() for e in out1] == [e.to_dict() for e in out2]
+
+
+def test_restore_rejects_garbage() -> None:
+    from correlator.errors import SnapshotError
+
+    with pytest.raises(SnapshotError):
+        Engine(SHOP).restore(b"not a snapshot")
