@@ -61,12 +61,17 @@ class EngineConfig:
     #: Hard cap on an incident's lifetime (from its first alert) for accepting
     #: new alerts; the next related alert opens a new, linked incident.
     max_lifetime: timedelta = timedelta(hours=6)
+    #: Largest start-time difference between an alert and the alert that
+    #: explains it through the topology (a fault propagates along a call edge
+    #: within seconds; this bounds detection delays). Same-service alerts use
+    #: ``gap`` instead.
+    link_window: timedelta = timedelta(minutes=3)
     #: Delay before an incident is first emitted, so that the root cause's
     #: alert can arrive (Alertmanager's ``group_wait``).
     hold: timedelta = timedelta(seconds=30)
     #: How far behind the newest event time an alert may be before it counts
     #: as late. The watermark is ``max event time - allowed_lateness``.
-    allowed_lateness: timedelta = timedelta(minutes=2)
+    allowed_lateness: timedelta = timedelta(seconds=30)
     #: An incident with no activity (new alert, re-send or resolve) for this
     #: long is resolved by timeout.
     inactivity_timeout: timedelta = timedelta(hours=24)
@@ -95,7 +100,7 @@ class EngineConfig:
     closed_retention: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
-        positive = ("gap", "max_lifetime", "max_future_skew")
+        positive = ("gap", "max_lifetime", "max_future_skew", "link_window")
         for name in positive:
             if getattr(self, name) <= timedelta(0):
                 raise ConfigError(f"engine.{name} must be positive")

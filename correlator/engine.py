@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -28,18 +28,22 @@ from typing import Any
 import orjson
 
 from correlator import windows
+from correlator.codecs import Decoded, decode_value, encode_canonical
 from correlator.config import EngineConfig
 from correlator.errors import SnapshotError
-from correlator.incident import (
-    IncidentEvent,
-    IncidentStatus,
-    JoinedBy,
-    JoinReason,
-    MemberView,
-)
+from correlator.incident import IncidentEvent, IncidentStatus, JoinedBy, JoinReason
 from correlator.model import Alert, Severity, Status
 from correlator.resolution import ServiceResolver
 from correlator.rootcause import ServiceSignal, rank_candidates
+from correlator.state import (
+    Closed,
+    Incident,
+    Member,
+    ParentRank,
+    Timers,
+    dump_incident,
+    load_incident,
+)
 from topology import Topology
 
 SNAPSHOT_FORMAT = 1
@@ -82,160 +86,6 @@ class EngineStats:
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
 
 
-class _Member:
-    """Mutable state of one member alert inside an incident."""
-
-    __slots__ = (
-        "count",
-        "ends_at",
-        "fingerprint",
-        "flaps",
-        "flapping",
-        "joined",
-        "key",
-        "known",
-        "late",
-        "name",
-        "service",
-        "severity",
-        "starts_at",
-        "status",
-        "summary",
-    )
-
-    def __init__(
-        self,
-        alert: Alert,
-        service: str,
-        known: bool,
-        key: str,
-        starts_at: float,
-        ends_at: float | None,
-        joined: JoinedBy,
-        late: bool,
-    ) -> None:
-        self.fingerprint = alert.fingerprint
-        self.service = service
-        self.known = known
-        self.key = key
-        self.name = alert.name
-        self.severity = alert.severity
-        self.status = alert.status
-        self.summary = alert.summary
-        self.starts_at = starts_at
-        self.ends_at = ends_at
-        self.count = 1
-        self.flaps = 0
-        self.flapping = False
-        self.late = late
-        self.joined = joined
-
-    def view(self) -> MemberView:
-        return MemberView(
-            fingerprint=self.fingerprint,
-            service=self.service,
-            known_service=self.known,
-            name=self.name,
-            severity=self.severity.value,
-            status=self.status.value,
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
-            count=self.count,
-            flapping=self.flapping,
-            late=self.late,
-            summary=self.summary,
-            joined=self.joined,
-        )
-
-
-class _Incident:
-    """Mutable state of one incident."""
-
-    __slots__ = (
-        "created_at",
-        "first_at",
-        "first_emitted_at",
-        "id",
-        "last_activity",
-        "last_related",
-        "members",
-        "merged_into",
-        "previous",
-        "records",
-        "resolved_at",
-        "resolved_reason",
-        "seq",
-        "key_via",
-        "retired",
-        "service_counts",
-        "updated_at",
-        "version",
-    )
-
-    def __init__(self, incident_id: str, seq: int, created_at: float, previous: str | None) -> None:
-        self.id = incident_id
-        self.seq = seq
-        self.created_at = created_at  # event time of the alert that opened it
-        self.first_at = created_at  # earliest member event time (a late root moves it back)
-        self.last_related = created_at  # newest related firing alert: drives the session gap
-        self.last_activity = created_at  # newest alert/re-send/resolve: drives the timeout
-        self.updated_at = created_at
-        self.members: dict[str, _Member] = {}
-        self.service_counts: dict[str, int] = {}
-        self.key_via: dict[str, str] = {}  # first member fingerprint per service key
-        self.retired = False  # closed for good; kept only until its last event is out
-        self.version = 0
-        self.first_emitted_at: float | None = None
-        self.resolved_at: float | None = None
-        self.resolved_reason: str | None = None
-        self.merged_into: str | None = None
-        self.previous = previous
-        self.records = 0
-
-    @property
-    def emitted(self) -> bool:
-        return self.version > 0
-
-    @property
-    def resolved(self) -> bool:
-        return self.resolved_at is not None
-
-    def all_resolved(self) -> bool:
-        return all(m.status is Status.RESOLVED for m in self.members.values())
-
-
-@dataclass(slots=True)
-class _Match:
-    incident: _Incident
-    hops: int
-    key: str  # the member service key it relates through
-
-
-@dataclass(slots=True)
-class _Closed:
-    """What is remembered of an evicted incident's fingerprint."""
-
-    incident_id: str
-    starts_at: float
-    closed_at: float
-
-
-@dataclass(slots=True)
-class _Timers:
-    """A lazy timer heap: entries are re-validated when they fire."""
-
-    heap: list[tuple[float, int, str]] = field(default_factory=list)
-
-    def schedule(self, due: float, incident: _Incident) -> None:
-        heapq.heappush(self.heap, (due, incident.seq, incident.id))
-
-    def pop_due(self, clock: float) -> list[str]:
-        due: list[str] = []
-        while self.heap and self.heap[0][0] <= clock:
-            due.append(heapq.heappop(self.heap)[2])
-        return due
-
-
 def _ts(value: datetime) -> float:
     return value.timestamp()
 
@@ -247,6 +97,7 @@ class Engine:
         self._config = config or EngineConfig()
         cfg = self._config
         self._gap = cfg.gap.total_seconds()
+        self._link_window = cfg.link_window.total_seconds()
         self._hold = cfg.hold.total_seconds()
         self._lateness = cfg.allowed_lateness.total_seconds()
         self._lifetime = cfg.max_lifetime.total_seconds()
@@ -256,18 +107,21 @@ class Engine:
         self._retention = cfg.closed_retention.total_seconds()
         self._topology = topology
         self._resolver = ServiceResolver(topology, cfg.service_label_keys)
-        self._related_cache: dict[str, Mapping[str, int]] = {}
+        self._down_cache: dict[str, Mapping[str, int]] = {}
+        self._up_cache: dict[str, Mapping[str, int]] = {}
         self._reset_state()
 
     def _reset_state(self) -> None:
         self._clock: float | None = None
         self._seq = 0
-        self._incidents: dict[str, _Incident] = {}
+        self._incidents: dict[str, Incident] = {}
         self._by_fp: dict[str, str] = {}
-        self._by_key: dict[str, dict[str, None]] = {}
+        self._by_key: dict[str, dict[str, None]] = {}  # service key -> live member fps
         self._dirty: dict[str, None] = {}
-        self._timers = _Timers()
-        self._closed: dict[str, _Closed] = {}
+        self._timers = Timers()
+        self._buffer: list[tuple[float, str]] = []  # reorder buffer: (event time, fingerprint)
+        self._pending: dict[str, list[Alert]] = {}  # buffered alerts per fingerprint, in arrival order
+        self._closed: dict[str, Closed] = {}
         self._closed_order: list[tuple[float, str]] = []
         self._used_ids: dict[str, None] = {}
         self.stats = EngineStats()
@@ -286,7 +140,8 @@ class Engine:
         """Swap the topology atomically; open incidents keep their members."""
         self._topology = topology
         self._resolver = ServiceResolver(topology, self._config.service_label_keys)
-        self._related_cache = {}
+        self._down_cache = {}
+        self._up_cache = {}
 
     @property
     def clock(self) -> datetime | None:
@@ -326,29 +181,61 @@ class Engine:
         watermark = None if clock is None else windows.watermark(clock, self._lateness)
         if clock is None or t > clock:
             self._clock = t
+        notices: list[AlertNotice] = []
+        pending = self._pending.get(alert.fingerprint)
+        if pending is not None:
+            pending.append(alert)  # still in the reorder buffer: keep its history in order
+        elif windows.is_late(t, watermark):
+            self._release_until(watermark)
+            notice = self._fold(alert, t, late=True)
+            if notice is not None:
+                notices.append(notice)
+        else:
+            self._pending[alert.fingerprint] = [alert]
+            heapq.heappush(self._buffer, (t, alert.fingerprint))
+        self._release_until(windows.watermark(self._clock, self._lateness))  # type: ignore[arg-type]
+        return notices
+
+    def _release_until(self, watermark: float | None) -> None:
+        """Fold buffered alerts whose event time the watermark has passed, in event-time order.
+
+        Buffering on-time alerts for the allowed lateness and folding them in
+        (event time, fingerprint) order makes the grouping independent of the
+        arrival order inside the allowed lateness, by construction.
+        """
+        buffer = self._buffer
+        while buffer and watermark is not None and buffer[0][0] <= watermark:
+            _, fp = heapq.heappop(buffer)
+            history = self._pending.pop(fp)
+            first = history[0]
+            event = first.event_time
+            self._fold(first, _ts(event) if event is not None else watermark, late=False)
+            for later in history[1:]:
+                event = later.event_time
+                self._fold(later, _ts(event) if event is not None else watermark, late=False)
+
+    def _fold(self, alert: Alert, t: float, *, late: bool) -> AlertNotice | None:
+        """Dedup against the state, then place a new fingerprint."""
         incident_id = self._by_fp.get(alert.fingerprint)
         if incident_id is not None:
             incident = self._incidents[incident_id]
             self._settle_timeout(incident)
             if not self._retire_if_closed(incident):
                 self._update_member(incident, alert, t)
-                return []
+                return None
         closed = self._closed.get(alert.fingerprint)
         if closed is not None and closed.starts_at == _ts(alert.starts_at):
             self.stats.stale += 1
             self.stats.duplicates += 1
-            return [
-                AlertNotice(
-                    NoticeKind.STALE, alert, "re-send of an alert whose incident is closed",
-                    closed.incident_id,
-                )
-            ]
-        late = windows.is_late(t, watermark)
+            return AlertNotice(
+                NoticeKind.STALE, alert, "re-send of an alert whose incident is closed",
+                closed.incident_id,
+            )
         incident = self._place(alert, t, late)
         if late:
             self.stats.late += 1
-            return [AlertNotice(NoticeKind.LATE, alert, "event time behind the watermark", incident.id)]
-        return []
+            return AlertNotice(NoticeKind.LATE, alert, "event time behind the watermark", incident.id)
+        return None
 
     def ingest_many(self, alerts: Iterable[Alert]) -> list[AlertNotice]:
         notices: list[AlertNotice] = []
@@ -370,6 +257,7 @@ class Engine:
         if self._clock is None:
             return []
         clock = self._clock
+        self._release_until(windows.watermark(clock, self._lateness))
         for incident_id in self._timers.pop_due(clock):
             incident = self._incidents.get(incident_id)
             if incident is not None:
@@ -404,8 +292,7 @@ class Engine:
         if self._clock is None:
             return []
         horizon = max(self._gap, self._hold) + 1.0
-        target = self._clock + horizon
-        return self.advance(datetime.fromtimestamp(target - self._lateness, UTC))
+        return self.advance(datetime.fromtimestamp(self._clock + horizon, UTC))
 
     def incidents(self) -> list[IncidentEvent]:
         """The current state of every incident in memory (no version bump)."""
@@ -418,7 +305,7 @@ class Engine:
 
     # ------------------------------------------------------------- dedup
 
-    def _update_member(self, incident: _Incident, alert: Alert, t: float) -> None:
+    def _update_member(self, incident: Incident, alert: Alert, t: float) -> None:
         """Fold a re-send, a re-fire or a resolve of a known fingerprint.
 
         Every change, a count bump included, marks the incident for the next
@@ -457,98 +344,237 @@ class Engine:
         self._touch(incident)
 
     # ------------------------------------------------------------ grouping
+    #
+    # Incidents are trees of an "explanation forest": every member alert
+    # links to the one alert that best explains it, an alert on a service it
+    # depends on (within max_hops, nearest first, then closest in time), or
+    # else a same-service peer. A root has no explainer. Linking each symptom
+    # to ONE cause, instead of to everything related, keeps a top-level
+    # symptom (a gateway calls everything) from welding concurrent faults and
+    # noise into one incident. When a better explainer arrives later, links
+    # move, so the result does not depend on arrival order: each alert ends
+    # linked to its best explainer among the alerts whose windows it fits.
 
-    def _place(self, alert: Alert, t: float, late: bool) -> _Incident:
-        """Put a new fingerprint into a related incident, merging, or a new one."""
+    def _place(self, alert: Alert, t: float, late: bool) -> Incident:
+        """Put a new fingerprint into the forest; returns its incident."""
         service, known = self._resolver.resolve(alert)
         key = service if known else _UNKNOWN_PREFIX + service
-        group_time = _ts(alert.starts_at) if alert.status is Status.RESOLVED else t
-        if alert.status is Status.RESOLVED and alert.starts_at.year <= 1970:
-            group_time = t
-        matches, capped = self._matches(key, service, known, group_time)
-        starts_at = _ts(alert.starts_at)
-        ends_at = _ts(alert.ends_at) if alert.ends_at is not None else (
+        group_time = t
+        if alert.status is Status.RESOLVED and alert.starts_at.year > 1970:
+            group_time = _ts(alert.starts_at)
+        member = Member()
+        member.fingerprint = alert.fingerprint
+        member.service = service
+        member.known = known
+        member.key = key
+        member.name = alert.name
+        member.severity = alert.severity
+        member.status = alert.status
+        member.summary = alert.summary
+        member.starts_at = _ts(alert.starts_at)
+        member.ends_at = _ts(alert.ends_at) if alert.ends_at is not None else (
             t if alert.status is Status.RESOLVED else None
         )
-        if not matches:
-            incident = self._open(alert, group_time, capped)
-            joined = JoinedBy(JoinReason.LATE if late else JoinReason.FIRST)
+        member.group_time = group_time
+        member.count = 1
+        member.flaps = 0
+        member.flapping = False
+        member.late = late
+        member.parent = None
+        member.parent_rank = None
+        member.children = {}
+
+        parent, rank, capped = self._best_parent(member)
+        explainees = self._explainees(member)
+        if parent is not None and rank is not None:
+            incident = self._incidents[parent.incident]
+            self._link(member, parent, rank)
         else:
-            matches.sort(key=lambda m: (m.incident.seq))
-            incident = matches[0].incident
-            for other in matches[1:]:
-                if other.incident is not incident:
-                    self._merge(other.incident, into=incident, via=alert.fingerprint)
-            best = min(matches, key=lambda m: (m.hops, m.incident.seq, m.key))
-            via = incident.members[incident.key_via[best.key]]
-            if best.hops == 0:
-                joined = JoinedBy(JoinReason.SAME_SERVICE, via=via.fingerprint, hops=0)
+            roots = [
+                self._incidents[z.incident] for z, _ in explainees if z.parent is None
+            ]
+            if roots:
+                incident = min(roots, key=lambda inc: inc.seq)
             else:
-                joined = JoinedBy(
-                    JoinReason.TOPOLOGY,
-                    via=via.fingerprint,
-                    hops=best.hops,
-                    path=self._path_between(service, via.service),
-                )
-        member = _Member(alert, service, known, key, starts_at, ends_at, joined, late)
+                incident = self._open(alert, group_time, capped)
+            member.joined = JoinedBy(JoinReason.LATE if late else JoinReason.FIRST)
         self._add_member(incident, member)
+        for z, z_rank in explainees:
+            if self._is_ancestor(z, member):
+                continue  # a dependency cycle in the topology: never link in a loop
+            self._relink(z, member, z_rank)
         incident.records += 1
-        incident.first_at = min(incident.first_at, group_time)
-        if alert.status is Status.FIRING:
-            incident.last_related = max(incident.last_related, group_time)
-            if incident.resolved:
-                incident.resolved_at = None
-                incident.resolved_reason = None
-        elif incident.all_resolved():
+        if alert.status is Status.FIRING and incident.resolved:
+            incident.resolved_at = None
+            incident.resolved_reason = None
+        elif alert.status is Status.RESOLVED and incident.all_resolved():
             self._resolve(incident, max(m.ends_at or t for m in incident.members.values()), "alerts")
         incident.last_activity = max(incident.last_activity, self._clock or t)
         incident.updated_at = max(incident.updated_at, t)
         self._touch(incident)
         return incident
 
-    def _matches(
-        self, key: str, service: str, known: bool, t: float
-    ) -> tuple[list[_Match], str | None]:
-        """Open incidents that accept an alert of ``service`` at ``t``.
+    def _best_parent(self, member: Member) -> tuple[Member | None, ParentRank | None, str | None]:
+        """The best explainer among live members whose incident accepts this alert.
 
         Also returns the newest related incident that refused it only because
-        its lifetime cap ran out, so that the new incident can link to it.
+        its lifetime cap ran out, so that a new incident can link to it.
         """
-        found: dict[str, _Match] = {}
-        capped: _Incident | None = None
-        if known:
-            related = self._related(service)
-            index = self._by_key
-            if len(related) <= len(index):
-                pairs = [(k, related[k]) for k in related if k in index]
-            else:
-                pairs = [(k, related[k]) for k in index if k in related]
-        else:
-            pairs = [(key, 0)] if key in self._by_key else []
-        for other_key, hops in pairs:
-            for incident_id in list(self._by_key.get(other_key, ())):
-                incident = self._incidents[incident_id]
-                if incident.merged_into is not None or self._retire_if_closed(incident):
-                    continue
+        best: Member | None = None
+        best_rank: ParentRank | None = None
+        capped: Incident | None = None
+        t = member.group_time
+        candidates: list[tuple[str, int, int]] = []  # (key, peer flag, hops)
+        if member.known:
+            down = self._reach(member.service, "dependencies")
+            candidates = [(k, 0, h) for k, h in self._active_within(down) if h > 0]
+        candidates.append((member.key, 1, 0))
+        for key, peer, hops in candidates:
+            for fp in self._by_key.get(key, ()):
+                y = self._live_member(fp)
+                incident = self._incidents[y.incident]
                 if not self._accepts(incident, t):
                     if self._capped(incident, t) and (capped is None or incident.seq > capped.seq):
                         capped = incident
                     continue
-                current = found.get(incident_id)
-                if current is None or hops < current.hops:
-                    found[incident_id] = _Match(incident, hops, other_key)
-        return list(found.values()), (capped.id if capped is not None else None)
+                offset = abs(t - y.group_time)
+                if offset > (self._gap if peer else self._link_window):
+                    continue
+                rank = (peer, hops, offset, fp)
+                if best_rank is None or rank < best_rank:
+                    best, best_rank = y, rank
+        return best, best_rank, (capped.id if capped is not None else None)
 
-    def _capped(self, incident: _Incident, t: float) -> bool:
-        return (
-            t > incident.created_at + self._lifetime
-            and incident.first_at - self._gap <= t <= incident.last_related + self._gap
-        )
+    def _explainees(self, member: Member) -> list[tuple[Member, ParentRank]]:
+        """Live members that this new alert explains better than their current parent.
 
-    def _accepts(self, incident: _Incident, t: float) -> bool:
-        if incident.resolved and incident.resolved_at is not None and (
-            t > incident.resolved_at + self._reopen
-        ):
+        Those are alerts on services that depend on this one, and also the
+        roots (unexplained alerts) of its own service, which it links to as a
+        peer, so that same-service alerts always meet in one tree.
+        """
+        t = member.group_time
+        out: list[tuple[Member, ParentRank]] = []
+        for fp in self._by_key.get(member.key, ()):
+            z = self._live_member(fp)
+            offset = abs(t - z.group_time)
+            if z.parent is None and offset <= self._gap and self._accepts(
+                self._incidents[z.incident], t
+            ):
+                out.append((z, (1, 0, offset, member.fingerprint)))
+        if not member.known:
+            return out
+        up = self._reach(member.service, "dependents")
+        for key, hops in self._active_within(up):
+            if hops == 0:
+                continue
+            for fp in self._by_key.get(key, ()):
+                z = self._live_member(fp)
+                offset = abs(t - z.group_time)
+                if offset > self._link_window or not self._accepts(self._incidents[z.incident], t):
+                    continue
+                rank = (0, hops, offset, member.fingerprint)
+                if z.parent_rank is None or rank < z.parent_rank:
+                    out.append((z, rank))
+        out.sort(key=lambda item: (self._incidents[item[0].incident].seq, item[0].fingerprint))
+        return out
+
+    def _active_within(self, reach: Mapping[str, int]) -> list[tuple[str, int]]:
+        """Service keys within reach that have live members, nearest first."""
+        index = self._by_key
+        if len(reach) <= len(index):
+            found = [(k, h) for k, h in reach.items() if k in index]
+        else:
+            found = [(k, reach[k]) for k in index if k in reach]
+        found.sort(key=lambda kh: (kh[1], kh[0]))
+        return found
+
+    def _live_member(self, fp: str) -> Member:
+        return self._incidents[self._by_fp[fp]].members[fp]
+
+    def _link(self, child: Member, parent: Member, rank: ParentRank) -> None:
+        child.parent = parent.fingerprint
+        child.parent_rank = rank
+        parent.children[child.fingerprint] = None
+        hops = rank[1]
+        if rank[0] == 1:
+            child.joined = JoinedBy(JoinReason.SAME_SERVICE, via=parent.fingerprint, hops=0)
+        else:
+            child.joined = JoinedBy(
+                JoinReason.TOPOLOGY,
+                via=parent.fingerprint,
+                hops=hops,
+                path=self._topology.dependency_path(child.service, parent.service, hops),
+            )
+
+    def _is_ancestor(self, candidate: Member, member: Member) -> bool:
+        """Whether ``candidate`` is ``member`` or above it in its tree."""
+        incident = self._incidents[member.incident]
+        node: Member | None = member
+        steps = 0
+        while node is not None and steps <= len(incident.members):
+            if node is candidate:
+                return True
+            node = incident.members.get(node.parent) if node.parent is not None else None
+            steps += 1
+        return False
+
+    def _relink(self, z: Member, parent: Member, rank: ParentRank) -> None:
+        """Make ``parent`` the explainer of ``z``, moving z's subtree if needed."""
+        source = self._incidents[z.incident]
+        target = self._incidents[parent.incident]
+        was_root = z.parent is None
+        if z.parent is not None:
+            old = source.members.get(z.parent)
+            if old is not None:
+                old.children.pop(z.fingerprint, None)
+        self._link(z, parent, rank)
+        if source is target:
+            return
+        if was_root:
+            # z's whole tree joins: a merge; the older incident keeps its id.
+            survivor, absorbed = (target, source) if target.seq < source.seq else (source, target)
+            self._merge(absorbed, into=survivor)
+        else:
+            self._move_subtree(z, source, target)
+
+    def _move_subtree(self, z: Member, source: Incident, target: Incident) -> None:
+        """Move z and its descendants to ``target`` (a split of ``source``)."""
+        stack = [z]
+        moved: list[Member] = []
+        while stack:
+            node = stack.pop()
+            moved.append(node)
+            stack.extend(source.members[c] for c in node.children if c in source.members)
+        for node in moved:
+            del source.members[node.fingerprint]
+            self._add_member(target, node)
+        source.recompute_window()
+        if source.resolved and not source.all_resolved():
+            source.resolved_at = None
+            source.resolved_reason = None
+        elif not source.resolved and source.all_resolved():
+            self._resolve(source, max(m.ends_at or 0.0 for m in source.members.values()), "alerts")
+        self._absorb_window(target, source=None, moved=moved)
+        self._touch(source)
+        self._touch(target)
+
+    def _absorb_window(
+        self, target: Incident, *, source: Incident | None, moved: list[Member]
+    ) -> None:
+        for node in moved:
+            target.first_at = min(target.first_at, node.group_time)
+            if node.status is Status.FIRING:
+                target.last_related = max(target.last_related, node.group_time)
+        if source is not None:
+            target.last_activity = max(target.last_activity, source.last_activity)
+            target.updated_at = max(target.updated_at, source.updated_at)
+            target.records += source.records
+        if target.resolved and not target.all_resolved():
+            target.resolved_at = None
+            target.resolved_reason = None
+
+    def _accepts(self, incident: Incident, t: float) -> bool:
+        if incident.resolved_at is not None and t > incident.resolved_at + self._reopen:
             return False
         return windows.session_accepts(
             first_at=incident.first_at,
@@ -559,31 +585,25 @@ class Engine:
             max_lifetime=self._lifetime,
         )
 
-    def _related(self, service: str) -> Mapping[str, int]:
-        """Services related to ``service``: itself, and those within max_hops
-        along dependency edges in either direction (callers or callees, not
-        siblings: two callers of a healthy database are unrelated)."""
-        cached = self._related_cache.get(service)
-        if cached is not None:
-            return cached
-        k = self._config.max_hops
-        down = self._topology.neighbourhood(service, k, "dependencies")
-        up = self._topology.neighbourhood(service, k, "dependents")
-        merged = dict(up)
-        for name, hops in down.items():
-            if hops < merged.get(name, k + 1):
-                merged[name] = hops
-        if len(self._related_cache) >= _RELATED_CACHE_LIMIT:
-            self._related_cache.clear()
-        self._related_cache[service] = merged
-        return merged
+    def _capped(self, incident: Incident, t: float) -> bool:
+        return (
+            t > incident.created_at + self._lifetime
+            and incident.first_at - self._gap <= t <= incident.last_related + self._gap
+        )
 
-    def _path_between(self, a: str, b: str) -> tuple[str, ...] | None:
-        k = self._config.max_hops
-        return self._topology.dependency_path(a, b, k) or self._topology.dependency_path(b, a, k)
+    def _reach(self, service: str, direction: str) -> Mapping[str, int]:
+        """Services within max_hops along one direction (cached per service)."""
+        cache = self._down_cache if direction == "dependencies" else self._up_cache
+        cached = cache.get(service)
+        if cached is None:
+            cached = self._topology.neighbourhood(service, self._config.max_hops, direction)  # type: ignore[arg-type]
+            if len(cache) >= _RELATED_CACHE_LIMIT:
+                cache.clear()
+            cache[service] = cached
+        return cached
 
-    def _open(self, alert: Alert, t: float, previous: str | None) -> _Incident:
-        incident = _Incident(self._new_id(alert), self._seq, t, previous)
+    def _open(self, alert: Alert, t: float, previous: str | None) -> Incident:
+        incident = Incident(self._new_id(alert), self._seq, t, previous)
         self._seq += 1
         self._incidents[incident.id] = incident
         self.stats.incidents_opened += 1
@@ -602,42 +622,33 @@ class Engine:
         self._used_ids[unique] = None
         return unique
 
-    def _add_member(self, incident: _Incident, member: _Member) -> None:
+    def _add_member(self, incident: Incident, member: Member) -> None:
+        member.incident = incident.id
         incident.members[member.fingerprint] = member
         self._by_fp[member.fingerprint] = incident.id
-        count = incident.service_counts.get(member.key, 0)
-        incident.service_counts[member.key] = count + 1
-        if count == 0:
-            incident.key_via[member.key] = member.fingerprint
-            self._by_key.setdefault(member.key, {})[incident.id] = None
+        self._by_key.setdefault(member.key, {})[member.fingerprint] = None
+        incident.first_at = min(incident.first_at, member.group_time)
+        if member.status is Status.FIRING:
+            incident.last_related = max(incident.last_related, member.group_time)
 
-    def _unindex(self, incident: _Incident) -> None:
-        for key in incident.service_counts:
-            ids = self._by_key.get(key)
-            if ids is not None:
-                ids.pop(incident.id, None)
-                if not ids:
-                    del self._by_key[key]
-        for fp in incident.members:
+    def _unindex(self, incident: Incident) -> None:
+        for fp, member in incident.members.items():
+            fps = self._by_key.get(member.key)
+            if fps is not None:
+                fps.pop(fp, None)
+                if not fps:
+                    del self._by_key[member.key]
             if self._by_fp.get(fp) == incident.id:
                 del self._by_fp[fp]
 
-    def _merge(self, absorbed: _Incident, *, into: _Incident, via: str) -> None:
+    def _merge(self, absorbed: Incident, *, into: Incident) -> None:
         """Move every member of ``absorbed`` into the older ``into``."""
-        self._unindex(absorbed)
-        for member in absorbed.members.values():
-            member.joined = JoinedBy(JoinReason.MERGE, via=via)
+        moved = list(absorbed.members.values())
+        for member in moved:
             self._add_member(into, member)
-            if member.key not in into.key_via:
-                into.key_via[member.key] = member.fingerprint
-        into.first_at = min(into.first_at, absorbed.first_at)
-        into.last_related = max(into.last_related, absorbed.last_related)
-        into.last_activity = max(into.last_activity, absorbed.last_activity)
-        into.updated_at = max(into.updated_at, absorbed.updated_at)
-        into.records += absorbed.records
-        if not into.all_resolved():
-            into.resolved_at = None
-            into.resolved_reason = None
+        absorbed.members = {}
+        self._absorb_window(into, source=absorbed, moved=moved)
+        into.first_emitted_at = _min_opt(into.first_emitted_at, absorbed.first_emitted_at)
         absorbed.merged_into = into.id
         self.stats.incidents_merged += 1
         self._touch(absorbed)
@@ -645,7 +656,7 @@ class Engine:
 
     # ----------------------------------------------------------- lifecycle
 
-    def _resolve(self, incident: _Incident, at: float, reason: str) -> None:
+    def _resolve(self, incident: Incident, at: float, reason: str) -> None:
         if incident.resolved:
             return
         incident.resolved_at = at
@@ -653,7 +664,7 @@ class Engine:
         self.stats.incidents_resolved += 1
         self._timers.schedule(at + self._reopen, incident)
 
-    def _settle_timeout(self, incident: _Incident) -> None:
+    def _settle_timeout(self, incident: Incident) -> None:
         """Apply the inactivity timeout if its predicate holds now.
 
         Called wherever the incident is touched, so that the result does
@@ -668,7 +679,7 @@ class Engine:
             self._resolve(incident, incident.last_activity + self._timeout, "inactivity_timeout")
             self._touch(incident)
 
-    def _closed_for_good(self, incident: _Incident) -> bool:
+    def _closed_for_good(self, incident: Incident) -> bool:
         """Resolved, and the watermark has passed its reopen window."""
         clock = self._clock
         return (
@@ -677,7 +688,7 @@ class Engine:
             and windows.watermark(clock, self._lateness) > incident.resolved_at + self._reopen
         )
 
-    def _retire_if_closed(self, incident: _Incident) -> bool:
+    def _retire_if_closed(self, incident: Incident) -> bool:
         """Take a closed incident out of the indexes (lazily, wherever it is met).
 
         Its fingerprints move to the closed-alert memory, so late re-sends are
@@ -692,7 +703,7 @@ class Engine:
         self._unindex(incident)
         incident.retired = True
         for member in incident.members.values():
-            self._closed[member.fingerprint] = _Closed(incident.id, member.starts_at, closed_at)
+            self._closed[member.fingerprint] = Closed(incident.id, member.starts_at, closed_at)
             self._closed_order.append((closed_at, member.fingerprint))
         if incident.id not in self._dirty:
             del self._incidents[incident.id]
@@ -717,7 +728,7 @@ class Engine:
             drop += 1
         del order[:drop]
 
-    def _on_timer(self, incident: _Incident, clock: float) -> None:
+    def _on_timer(self, incident: Incident, clock: float) -> None:
         if incident.merged_into is not None or incident.retired:
             return
         if not incident.emitted and windows.hold_expired(
@@ -733,19 +744,19 @@ class Engine:
             due = incident.last_activity + self._timeout
         self._timers.schedule(due + 1e-6, incident)
 
-    def _touch(self, incident: _Incident) -> None:
+    def _touch(self, incident: Incident) -> None:
         self._dirty[incident.id] = None
 
     # ------------------------------------------------------------- output
 
-    def _emit(self, incident: _Incident, clock: float) -> IncidentEvent:
+    def _emit(self, incident: Incident, clock: float) -> IncidentEvent:
         incident.version += 1
         if incident.first_emitted_at is None:
             incident.first_emitted_at = clock
         self.stats.events += 1
         return self._build_event(incident, clock, incident.version)
 
-    def _build_event(self, incident: _Incident, clock: float, version: int) -> IncidentEvent:
+    def _build_event(self, incident: Incident, clock: float, version: int) -> IncidentEvent:
         if incident.merged_into is not None:
             status = IncidentStatus.MERGED
         elif incident.resolved:
@@ -802,7 +813,9 @@ class Engine:
                 [fp, c.incident_id, c.starts_at, c.closed_at] for fp, c in self._closed.items()
             ],
             "closed_order": self._closed_order,
-            "incidents": [_dump_incident(inc) for inc in self._incidents.values()],
+            "buffer": sorted(self._buffer),
+            "pending": {fp: [encode_canonical(a) for a in alerts] for fp, alerts in self._pending.items()},
+            "incidents": [dump_incident(inc) for inc in self._incidents.values()],
         }
         return orjson.dumps(state)
 
@@ -820,19 +833,22 @@ class Engine:
             for name, value in state["stats"].items():
                 setattr(self.stats, name, value)
             self._used_ids = dict.fromkeys(state["used_ids"])
-            self._timers.heap = [tuple(t) for t in state["timers"]]  # type: ignore[misc]
-            heapq.heapify(self._timers.heap)
-            self._closed = {fp: _Closed(i, s, c) for fp, i, s, c in state["closed"]}
+            self._timers.heap = sorted((float(d), int(q), str(i)) for d, q, i in state["timers"])
+            self._closed = {fp: Closed(i, s, c) for fp, i, s, c in state["closed"]}
             self._closed_order = [(float(c), str(fp)) for c, fp in state["closed_order"]]
+            self._buffer = [(float(t), str(fp)) for t, fp in state["buffer"]]
+            self._pending = {
+                fp: [_decode_pending(raw) for raw in alerts] for fp, alerts in state["pending"].items()
+            }
             for raw in state["incidents"]:
-                incident = _load_incident(raw)
+                incident = load_incident(raw)
                 self._incidents[incident.id] = incident
-                if not incident.retired:
+                if incident.live:
                     for member in incident.members.values():
                         self._by_fp[member.fingerprint] = incident.id
-                if incident.merged_into is None and not incident.retired:
-                    for key in incident.service_counts:
-                        self._by_key.setdefault(key, {})[incident.id] = None
+                if incident.live:
+                    for fp, member in incident.members.items():
+                        self._by_key.setdefault(member.key, {})[fp] = None
             self._dirty = dict.fromkeys(state["dirty"])
         except SnapshotError:
             raise
@@ -840,9 +856,9 @@ class Engine:
             raise SnapshotError(f"corrupt engine snapshot: {exc}") from None
 
 
-def _signals(members: list[_Member]) -> list[ServiceSignal]:
+def _signals(members: list[Member]) -> list[ServiceSignal]:
     """Aggregate members per service for ranking (members come sorted by start)."""
-    first: dict[str, _Member] = {}
+    first: dict[str, Member] = {}
     worst: dict[str, Severity] = {}
     for m in members:
         if m.service not in first:
@@ -854,7 +870,7 @@ def _signals(members: list[_Member]) -> list[ServiceSignal]:
     ]
 
 
-def _title(root: str, known: list[str], unknown: list[str], members: list[_Member]) -> str:
+def _title(root: str, known: list[str], unknown: list[str], members: list[Member]) -> str:
     services = len(known) + len(unknown)
     firing = sum(1 for m in members if m.status is Status.FIRING)
     if services <= 1:
@@ -864,74 +880,16 @@ def _title(root: str, known: list[str], unknown: list[str], members: list[_Membe
     return f"{root} and {services - 1} related services degraded ({len(members)} alerts, {firing} firing)"
 
 
-def _dump_incident(inc: _Incident) -> dict[str, Any]:
-    return {
-        "id": inc.id,
-        "seq": inc.seq,
-        "created_at": inc.created_at,
-        "first_at": inc.first_at,
-        "last_related": inc.last_related,
-        "last_activity": inc.last_activity,
-        "updated_at": inc.updated_at,
-        "version": inc.version,
-        "first_emitted_at": inc.first_emitted_at,
-        "resolved_at": inc.resolved_at,
-        "resolved_reason": inc.resolved_reason,
-        "merged_into": inc.merged_into,
-        "previous": inc.previous,
-        "records": inc.records,
-        "retired": inc.retired,
-        "key_via": inc.key_via,
-        "members": [
-            {
-                "fingerprint": m.fingerprint,
-                "service": m.service,
-                "known": m.known,
-                "key": m.key,
-                "name": m.name,
-                "severity": m.severity.value,
-                "status": m.status.value,
-                "summary": m.summary,
-                "starts_at": m.starts_at,
-                "ends_at": m.ends_at,
-                "count": m.count,
-                "flaps": m.flaps,
-                "flapping": m.flapping,
-                "late": m.late,
-                "joined": m.joined.to_dict(),
-            }
-            for m in inc.members.values()
-        ],
-    }
 
 
-def _load_incident(raw: dict[str, Any]) -> _Incident:
-    inc = _Incident(raw["id"], raw["seq"], raw["created_at"], raw["previous"])
-    for name in (
-        "first_at", "last_related", "last_activity", "updated_at", "version", "first_emitted_at",
-        "resolved_at", "resolved_reason", "merged_into", "records", "retired", "key_via",
-    ):
-        setattr(inc, name, raw[name])
-    for m in raw["members"]:
-        member = _Member.__new__(_Member)
-        member.fingerprint = m["fingerprint"]
-        member.service = m["service"]
-        member.known = m["known"]
-        member.key = m["key"]
-        member.name = m["name"]
-        member.severity = Severity(m["severity"])
-        member.status = Status(m["status"])
-        member.summary = m["summary"]
-        member.starts_at = m["starts_at"]
-        member.ends_at = m["ends_at"]
-        member.count = m["count"]
-        member.flaps = m["flaps"]
-        member.flapping = m["flapping"]
-        member.late = m["late"]
-        j = m["joined"]
-        member.joined = JoinedBy(
-            JoinReason(j["reason"]), j["via"], j["hops"], tuple(j["path"]) if j["path"] else None
-        )
-        inc.members[member.fingerprint] = member
-        inc.service_counts[member.key] = inc.service_counts.get(member.key, 0) + 1
-    return inc
+def _min_opt(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
+
+
+def _decode_pending(raw: dict[str, Any]) -> Alert:
+    decoded = decode_value(raw)
+    if not isinstance(decoded, Decoded) or len(decoded.alerts) != 1:
+        raise SnapshotError("corrupt buffered alert in snapshot")
+    return decoded.alerts[0]

@@ -30,7 +30,6 @@ class JoinReason(StrEnum):
     FIRST = "first"  # the alert that opened the incident
     SAME_SERVICE = "same_service"  # same service as an existing member
     TOPOLOGY = "topology"  # within max_hops of a member in the topology
-    MERGE = "merge"  # came with an incident that was merged into this one
     LATE = "late"  # arrived after the watermark and opened its own incident
 
 

@@ -94,14 +94,15 @@ def test_merge_keeps_older_id_and_absorbed_ends_merged() -> None:
     assert len(first) == 2
     older, younger = first[0].id, first[1].id
     engine.ingest(alert("d1", "db", 150))
-    events = engine.advance()
+    events = engine.advance(at(200))
     by_id = {e.id: e for e in events}
     assert by_id[younger].status is IncidentStatus.MERGED
     assert by_id[younger].merged_into == older
     assert by_id[older].status is IncidentStatus.UPDATED
     assert {m.fingerprint for m in by_id[older].alerts} == {"a1", "w1", "d1"}
-    reasons = {m.fingerprint: m.joined.reason for m in by_id[older].alerts}
-    assert reasons["w1"] is JoinReason.MERGE
+    joined = {m.fingerprint: (m.joined.reason, m.joined.via) for m in by_id[older].alerts}
+    assert joined["w1"] == (JoinReason.TOPOLOGY, "d1")  # re-linked to the shared cause
+    assert joined["a1"] == (JoinReason.TOPOLOGY, "d1")
 
 
 def test_hold_delays_first_emission() -> None:
@@ -122,7 +123,7 @@ def test_versions_increase_and_changes_coalesce_per_advance() -> None:
     v1 = engine.advance(at(60))
     engine.ingest(alert("a1", "api", 0))  # re-send: a count change
     engine.ingest(alert("c1", "cache", 70))
-    v2 = engine.advance()
+    v2 = engine.advance(at(100))
     assert engine.advance() == []  # nothing changed since
     assert [e.version for e in v1 + v2] == [1, 2]
     assert v2[0].status is IncidentStatus.UPDATED

@@ -1,0 +1,222 @@
+"""The engine's mutable working state, and its snapshot form.
+
+Kept apart from the engine's rules so that what is persisted is visible in one
+place: everything here round-trips through :func:`dump_incident` and
+:func:`load_incident` (plain JSON-able values, no pickle).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Any
+
+from correlator.incident import JoinedBy, JoinReason, MemberView
+from correlator.model import Severity, Status
+
+#: Orders candidate parents: (peer?, hops, |time offset|, parent fingerprint).
+#: An explainer in the dependencies (peer=0) beats a same-service peer (peer=1);
+#: then fewer hops, then closer in time, then the fingerprint for determinism.
+ParentRank = tuple[int, int, float, str]
+
+
+class Member:
+    """One member alert: its lifecycle, and its link in the explanation forest."""
+
+    __slots__ = (
+        "children",
+        "count",
+        "ends_at",
+        "fingerprint",
+        "flapping",
+        "flaps",
+        "group_time",
+        "incident",
+        "joined",
+        "key",
+        "known",
+        "late",
+        "name",
+        "parent",
+        "parent_rank",
+        "service",
+        "severity",
+        "starts_at",
+        "status",
+        "summary",
+    )
+
+    fingerprint: str
+    service: str
+    known: bool
+    key: str
+    name: str
+    severity: Severity
+    status: Status
+    summary: str
+    starts_at: float
+    ends_at: float | None
+    group_time: float
+    count: int
+    flaps: int
+    flapping: bool
+    late: bool
+    joined: JoinedBy
+    parent: str | None
+    parent_rank: ParentRank | None
+    children: dict[str, None]
+    incident: str
+
+    def view(self) -> MemberView:
+        return MemberView(
+            fingerprint=self.fingerprint,
+            service=self.service,
+            known_service=self.known,
+            name=self.name,
+            severity=self.severity.value,
+            status=self.status.value,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            count=self.count,
+            flapping=self.flapping,
+            late=self.late,
+            summary=self.summary,
+            joined=self.joined,
+        )
+
+
+class Incident:
+    """One incident: a tree of member alerts plus its lifecycle."""
+
+    __slots__ = (
+        "created_at",
+        "first_at",
+        "first_emitted_at",
+        "id",
+        "last_activity",
+        "last_related",
+        "members",
+        "merged_into",
+        "previous",
+        "records",
+        "resolved_at",
+        "resolved_reason",
+        "retired",
+        "seq",
+        "updated_at",
+        "version",
+    )
+
+    def __init__(self, incident_id: str, seq: int, created_at: float, previous: str | None) -> None:
+        self.id = incident_id
+        self.seq = seq
+        self.created_at = created_at  # event time of the alert that opened it
+        self.first_at = created_at  # earliest member group time (a late root moves it back)
+        self.last_related = created_at  # newest firing member group time: drives the gap
+        self.last_activity = created_at  # newest alert/re-send/resolve: drives the timeout
+        self.updated_at = created_at
+        self.members: dict[str, Member] = {}
+        self.version = 0
+        self.first_emitted_at: float | None = None
+        self.resolved_at: float | None = None
+        self.resolved_reason: str | None = None
+        self.merged_into: str | None = None
+        self.previous = previous
+        self.records = 0
+        self.retired = False  # closed for good; kept only until its last event is out
+
+    @property
+    def emitted(self) -> bool:
+        return self.version > 0
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolved_at is not None
+
+    @property
+    def live(self) -> bool:
+        return self.merged_into is None and not self.retired
+
+    def all_resolved(self) -> bool:
+        return all(m.status is Status.RESOLVED for m in self.members.values())
+
+    def recompute_window(self) -> None:
+        """Window bounds from the members (after a subtree moved out)."""
+        times = [m.group_time for m in self.members.values()]
+        firing = [m.group_time for m in self.members.values() if m.status is Status.FIRING]
+        self.first_at = min(times)
+        self.last_related = max(firing or times)
+
+
+@dataclass(slots=True)
+class Closed:
+    """What is remembered of a closed incident's fingerprint."""
+
+    incident_id: str
+    starts_at: float
+    closed_at: float
+
+
+@dataclass(slots=True)
+class Timers:
+    """A lazy timer heap: entries are re-validated when they fire."""
+
+    heap: list[tuple[float, int, str]] = field(default_factory=list)
+
+    def schedule(self, due: float, incident: Incident) -> None:
+        heapq.heappush(self.heap, (due, incident.seq, incident.id))
+
+    def pop_due(self, clock: float) -> list[str]:
+        due: list[str] = []
+        while self.heap and self.heap[0][0] <= clock:
+            due.append(heapq.heappop(self.heap)[2])
+        return due
+
+
+_INCIDENT_FIELDS = (
+    "created_at", "first_at", "last_related", "last_activity", "updated_at", "version",
+    "first_emitted_at", "resolved_at", "resolved_reason", "merged_into", "records", "retired",
+)
+_MEMBER_FIELDS = (
+    "fingerprint", "service", "known", "key", "name", "summary", "starts_at", "ends_at",
+    "group_time", "count", "flaps", "flapping", "late", "parent",
+)
+
+
+def dump_incident(inc: Incident) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": inc.id, "seq": inc.seq, "previous": inc.previous}
+    for name in _INCIDENT_FIELDS:
+        out[name] = getattr(inc, name)
+    members = []
+    for m in inc.members.values():
+        raw = {name: getattr(m, name) for name in _MEMBER_FIELDS}
+        raw["severity"] = m.severity.value
+        raw["status"] = m.status.value
+        raw["parent_rank"] = list(m.parent_rank) if m.parent_rank is not None else None
+        raw["children"] = list(m.children)
+        raw["joined"] = m.joined.to_dict()
+        members.append(raw)
+    out["members"] = members
+    return out
+
+
+def load_incident(raw: dict[str, Any]) -> Incident:
+    inc = Incident(raw["id"], raw["seq"], raw["created_at"], raw["previous"])
+    for name in _INCIDENT_FIELDS:
+        setattr(inc, name, raw[name])
+    for m in raw["members"]:
+        member = Member()
+        for name in _MEMBER_FIELDS:
+            setattr(member, name, m[name])
+        member.severity = Severity(m["severity"])
+        member.status = Status(m["status"])
+        rank = m["parent_rank"]
+        member.parent_rank = (int(rank[0]), int(rank[1]), float(rank[2]), str(rank[3])) if rank else None
+        member.children = dict.fromkeys(m["children"])
+        j = m["joined"]
+        member.joined = JoinedBy(
+            JoinReason(j["reason"]), j["via"], j["hops"], tuple(j["path"]) if j["path"] else None
+        )
+        member.incident = inc.id
+        inc.members[member.fingerprint] = member
+    return inc

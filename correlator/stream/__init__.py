@@ -1,0 +1,1 @@
+"""The streaming edge of Correlator: the only package that talks to Kafka or imports faust."""

@@ -1,0 +1,226 @@
+"""Second stage, without Kafka: one engine per repartition partition, plus its bookkeeping.
+
+A :class:`PartitionRunner` owns the engine of one partition and knows which input offset
+its state covers (``next_offset``). That pair is what a snapshot stores, so recovery is
+"restore the snapshot, then feed every record from ``next_offset`` on": records below it
+are already folded into the state and are skipped, which keeps at-least-once redelivery
+from double-counting.
+
+Event time normally moves only with the alerts. When input pauses, incidents would stay
+open forever, so :meth:`PartitionRunner.idle_tick` advances event time by the *wall time
+elapsed since the last input*, never to the absolute wall clock: the input may be a
+historical replay whose timestamps are years old.
+
+The engine's output depends only on the order of ingests, so calling ``advance`` once per
+batch instead of once per record gives the same incidents as the offline replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from correlator.config import EngineConfig
+from correlator.engine import AlertNotice, Engine, NoticeKind
+from correlator.errors import SnapshotError
+from correlator.incident import IncidentEvent
+from correlator.stream.wire import WireAlert, WireError, decode_batch
+from topology import Topology
+
+__all__ = [
+    "SNAPSHOT_RECORD_FORMAT",
+    "BatchOutcome",
+    "PartitionRunner",
+    "SnapshotHeader",
+    "pack_snapshot",
+    "unpack_snapshot",
+]
+
+SNAPSHOT_RECORD_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnapshotHeader:
+    """What a snapshot covers: the input records of ``topic``/``partition`` below ``next_offset``."""
+
+    topic: str
+    partition: int
+    next_offset: int
+    topology_version: str
+    taken_at_ms: int
+    #: Newest (offset, index) ingested per input "topic/partition" (see PartitionRunner).
+    origins: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def pack_snapshot(header: SnapshotHeader, engine_state: bytes) -> bytes:
+    """A snapshot record value: one JSON header line, then the engine's own bytes."""
+    head = orjson.dumps(
+        {
+            "format": SNAPSHOT_RECORD_FORMAT,
+            "topic": header.topic,
+            "partition": header.partition,
+            "next_offset": header.next_offset,
+            "topology_version": header.topology_version,
+            "taken_at_ms": header.taken_at_ms,
+            "origins": {k: list(v) for k, v in sorted(header.origins.items())},
+        }
+    )
+    return head + b"\n" + engine_state
+
+
+def unpack_snapshot(value: bytes) -> tuple[SnapshotHeader, bytes]:
+    """Split a snapshot record; raises :class:`SnapshotError` if it is not one."""
+    head, sep, body = value.partition(b"\n")
+    if not sep:
+        raise SnapshotError("snapshot record has no header line")
+    try:
+        doc = orjson.loads(head)
+        if doc.get("format") != SNAPSHOT_RECORD_FORMAT:
+            raise SnapshotError(f"unsupported snapshot record format {doc.get('format')!r}")
+        header = SnapshotHeader(
+            topic=str(doc["topic"]),
+            partition=int(doc["partition"]),
+            next_offset=int(doc["next_offset"]),
+            topology_version=str(doc["topology_version"]),
+            taken_at_ms=int(doc["taken_at_ms"]),
+            origins={
+                str(k): (int(v[0]), int(v[1])) for k, v in dict(doc.get("origins", {})).items()
+            },
+        )
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise SnapshotError(f"bad snapshot header: {exc}") from None
+    return header, body
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What one batch did to one partition's engine."""
+
+    events: list[IncidentEvent] = field(default_factory=list)
+    notices: list[tuple[AlertNotice, WireAlert]] = field(default_factory=list)
+    #: (offset, error text) of repartition records that could not be read.
+    bad_records: list[tuple[int, str]] = field(default_factory=list)
+    alerts: int = 0
+    skipped_records: int = 0
+    #: Alerts the first stage sent again (after its own restart) that were already ingested.
+    skipped_alerts: int = 0
+    #: Kafka timestamps (ms) of the raw input records behind the ingested alerts.
+    origin_timestamps_ms: list[int] = field(default_factory=list)
+
+
+class PartitionRunner:
+    """The engine of one repartition partition and the input offset its state covers."""
+
+    def __init__(
+        self, topic: str, partition: int, topology: Topology, config: EngineConfig, *, now: float
+    ) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.engine = Engine(topology, config)
+        #: First offset not yet folded into the state.
+        self.next_offset = 0
+        #: Offset covered by the last snapshot written (-1: none).
+        self.snapshot_offset = -1
+        self.changed_since_snapshot = False
+        #: Newest (input offset, index) ingested per input "topic/partition". The first
+        #: stage re-routes records after a crash (at-least-once); positions at or below
+        #: this are duplicates of alerts already in the state and are skipped.
+        self.origins: dict[str, tuple[int, int]] = {}
+        self._last_input_wall = now
+        self._anchor = self.engine.watermark
+
+    def restore(self, value: bytes, *, now: float) -> SnapshotHeader:
+        """Load a snapshot record; raises :class:`SnapshotError` when it does not fit."""
+        header, state = unpack_snapshot(value)
+        if header.topic != self.topic or header.partition != self.partition:
+            raise SnapshotError(
+                f"snapshot is for {header.topic}[{header.partition}], "
+                f"not {self.topic}[{self.partition}]"
+            )
+        self.engine.restore(state)
+        self.origins = dict(header.origins)
+        self.next_offset = header.next_offset
+        self.snapshot_offset = header.next_offset
+        self.changed_since_snapshot = False
+        self._last_input_wall = now
+        self._anchor = self.engine.watermark
+        return header
+
+    def process(self, records: Sequence[tuple[int, bytes | None]], *, now: float) -> BatchOutcome:
+        """Fold a batch of ``(offset, repartition record value)`` into the engine."""
+        out = BatchOutcome()
+        ingested = False
+        for offset, value in records:
+            if offset < self.next_offset:
+                out.skipped_records += 1
+                continue
+            self.next_offset = offset + 1
+            self.changed_since_snapshot = True
+            try:
+                items = decode_batch(value or b"")
+            except WireError as exc:
+                out.bad_records.append((offset, str(exc)))
+                continue
+            for item in items:
+                origin = item.origin
+                key = f"{origin.topic}/{origin.partition}"
+                position = origin.position
+                seen = self.origins.get(key)
+                if seen is not None and position <= seen:
+                    out.skipped_alerts += 1
+                    continue
+                self.origins[key] = position
+                out.alerts += 1
+                ingested = True
+                if item.origin.timestamp_ms is not None:
+                    out.origin_timestamps_ms.append(item.origin.timestamp_ms)
+                for notice in self.engine.ingest(item.alert):
+                    out.notices.append((notice, item))
+        if ingested or out.bad_records:
+            out.events = self.engine.advance()
+            self._last_input_wall = now
+            self._anchor = self.engine.watermark
+        return out
+
+    def idle_tick(self, *, now: float, idle_after_s: float) -> list[IncidentEvent]:
+        """With no input for ``idle_after_s``, move event time on by the wall time elapsed."""
+        idle = now - self._last_input_wall
+        if self._anchor is None or idle < idle_after_s:
+            return []
+        before = self.engine.clock
+        events = self.engine.advance(self._anchor + timedelta(seconds=idle))
+        if events or self.engine.clock != before:
+            self.changed_since_snapshot = True
+        return events
+
+    def take_snapshot(self, *, now_ms: int) -> bytes:
+        header = SnapshotHeader(
+            topic=self.topic,
+            partition=self.partition,
+            next_offset=self.next_offset,
+            topology_version=self.engine.topology.version,
+            taken_at_ms=now_ms,
+            origins=dict(self.origins),
+        )
+        return pack_snapshot(header, self.engine.snapshot())
+
+    def mark_snapshotted(self, next_offset: int) -> None:
+        self.snapshot_offset = next_offset
+        if next_offset == self.next_offset:
+            self.changed_since_snapshot = False
+
+    def open_incidents(self) -> list[dict[str, Any]]:
+        """Current state of open (not resolved, not merged) incidents, as published JSON."""
+        return [
+            event.to_dict()
+            for event in self.engine.incidents()
+            if event.status.value not in ("resolved", "merged") and event.version > 0
+        ]
+
+
+def future_notices(outcome: BatchOutcome) -> list[tuple[AlertNotice, WireAlert]]:
+    return [(n, item) for n, item in outcome.notices if n.kind is NoticeKind.FUTURE]

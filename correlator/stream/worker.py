@@ -1,0 +1,673 @@
+"""The Correlator worker: a faust app wiring Kafka to the pure pipeline stages.
+
+Data flow (topic names configurable)::
+
+    alerts --(ingest agent: decode, DLQ, route by domain)--> <app>-alerts-by-domain
+    <app>-alerts-by-domain --(correlate agent: engine per partition)--> incidents (+ DLQ)
+    topology --(group-less follower on every worker)--> hot swap of topology and domains
+    engine state --(timer)--> <app>-snapshots (compacted, key = partition)
+
+Delivery is at-least-once end to end. The ingest agent acknowledges a batch only after
+the broker has its routed alerts and dead letters. The correlate agent acknowledges its
+input only when a snapshot covering it is durable, after the outputs it caused were
+delivered; so the committed offset never passes the snapshot, and recovery (restore the
+snapshot, skip records below its offset) rebuilds exactly the state that was lost.
+
+Faust pitfalls avoided on purpose: no exception escapes an agent (it would stop the
+agent's commits silently), no windowed tables (they expire on wall-clock time and lose
+windows on rebalance), no exactly-once mode, and table-like state keys are strings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import orjson
+from faust.types import TP
+from faust.web import Request, Response, View
+
+from correlator.codecs import Rejection, decode, encode_canonical
+from correlator.engine import EngineStats, NoticeKind
+from correlator.errors import SnapshotError
+from correlator.incident import IncidentEvent
+from correlator.replay import decode_options
+from correlator.stream.envelope import (
+    DeadLetter,
+    OutputRecord,
+    dead_letter,
+    incident_record,
+)
+from correlator.stream.kafka_io import KafkaError, OutputProducer, TopicFollower, read_latest
+from correlator.stream.metrics import LabelValues
+from correlator.stream.router import RawRecord, Router
+from correlator.stream.runner import BatchOutcome, PartitionRunner
+from correlator.stream.settings import WorkerSettings
+from correlator.stream.telemetry import WorkerMetrics
+from topology import Topology, TopologyError, loads_topology
+
+__all__ = ["CorrelatorWorker"]
+
+log = logging.getLogger("correlator.stream.worker")
+
+#: Endpoint -> wire formats it accepts.
+INGEST_ENDPOINTS: dict[str, tuple[str, ...] | None] = {
+    "/api/v1/alerts/alertmanager": ("alertmanager", "grafana"),
+    "/api/v1/alerts": None,
+}
+
+
+class _App(faust.App):
+    """faust.App that checkpoints every engine before the consumer goes away."""
+
+    correlator: CorrelatorWorker | None = None
+
+    async def on_stop(self) -> None:
+        worker = self.correlator
+        if worker is not None:
+            await worker.on_app_stopping()
+        await super().on_stop()
+        if worker is not None:
+            await worker.on_app_stopped()
+
+
+class CorrelatorWorker:
+    """Builds the faust app for one worker process; :meth:`run` blocks until stopped."""
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        *,
+        topology: Topology | None = None,
+        data_dir: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = settings.engine_config()
+        self._stream = settings.stream
+        self._topics = settings.topics
+        self._repartition_name = settings.repartition_topic
+        self._explicit_topology = topology is not None
+        self._topology: Topology | None = None
+        self._router: Router | None = None
+        self._topology_ready = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._runners: dict[int, PartitionRunner] = {}
+        self._pending_acks: dict[int, list[Any]] = {}
+        self._inflight: list[asyncio.Future[object]] = []
+        self._assigned: set[int] = set()
+        self._recovered = False
+        self._stopping = False
+        self._lag: dict[LabelValues, float] = {}
+        self._data_dir = data_dir or tempfile.mkdtemp(prefix="correlator-faust-")
+        self.metrics = WorkerMetrics(
+            engine_stats=self._engine_stats,
+            open_incidents=self._open_incident_count,
+            consumer_lag=lambda: dict(self._lag),
+            ready=self.is_ready,
+        )
+        self._producer = OutputProducer(settings.kafka, name="out")
+        self._snapshot_producer = OutputProducer(
+            settings.kafka, name="snapshots", compression="gzip", linger_ms=0
+        )
+        if topology is not None:
+            self._install_topology(topology)
+        self.app = self._build_app()
+
+    # ------------------------------------------------------------------ app wiring
+
+    def _build_app(self) -> _App:
+        s = self.settings
+        web = s.web
+        credentials: Any = None
+        kafka = s.kafka
+        if kafka.sasl_mechanism is not None:
+            credentials = faust.SASLCredentials(
+                username=kafka.sasl_username,
+                password=kafka.sasl_password.get_secret_value() if kafka.sasl_password else None,
+                mechanism=kafka.sasl_mechanism,
+                ssl_context=kafka.ssl_context(),
+            )
+        elif kafka.uses_ssl:
+            credentials = faust.SSLCredentials(kafka.ssl_context())
+        app = _App(
+            s.app_id,
+            broker=[f"kafka://{server}" for server in kafka.servers],
+            broker_credentials=credentials,
+            broker_client_id=kafka.client_id,
+            broker_session_timeout=kafka.session_timeout_s,
+            broker_heartbeat_interval=kafka.heartbeat_interval_s,
+            broker_request_timeout=max(40.0, kafka.session_timeout_s + 5.0),
+            consumer_auto_offset_reset="earliest",
+            store="memory://",
+            autodiscover=False,
+            datadir=self._data_dir,
+            stream_wait_empty=False,
+            topic_partitions=s.topics.repartition_partitions,
+            topic_replication_factor=s.topics.replication_factor,
+            web_enabled=web.enabled,
+            web_host=web.host,
+            web_bind=web.host,
+            web_port=web.port,
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_graph_enabled=False,
+            web_stats_enabled=False,
+            web_metrics_enabled=False,
+            web_application_options={"client_max_size": web.max_body_bytes},
+        )
+        app.correlator = self
+        alerts = app.topic(self._topics.alerts, key_serializer="raw", value_serializer="raw")
+        routed = app.topic(self._repartition_name, key_serializer="raw", value_serializer="raw")
+        app.agent(alerts, name="correlator.ingest")(self._ingest_agent)
+        app.agent(routed, name="correlator.correlate")(self._correlate_agent)
+        app.timer(self._stream.idle_check_interval_s, name="correlator.idle")(self._idle_timer)
+        app.timer(self._stream.snapshot_interval_s, name="correlator.snapshot")(
+            self._snapshot_timer
+        )
+        app.timer(5.0, name="correlator.lag")(self._lag_timer)
+        app.task(self._topology_task, name="correlator.topology")
+        app.on_partitions_revoked.connect(self._on_revoked)
+        app.on_partitions_assigned.connect(self._on_assigned)
+        self._register_views(app)
+        return app
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; returns the process exit code."""
+        worker = faust.Worker(
+            self.app,
+            loglevel=self.settings.log_level,
+            quiet=True,
+            redirect_stdouts=False,
+        )
+        try:
+            worker.execute_from_commandline()
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 1
+        return 0
+
+    # ------------------------------------------------------------------ state views
+
+    def is_ready(self) -> bool:
+        return self._topology_ready.is_set() and self._recovered and not self.app.rebalancing
+
+    def _engine_stats(self) -> Iterable[EngineStats]:
+        return [runner.engine.stats for runner in self._runners.values()]
+
+    def _open_incident_count(self) -> int:
+        return sum(runner.engine.open_incidents for runner in self._runners.values())
+
+    def open_incidents(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for partition in sorted(self._runners):
+            out.extend(self._runners[partition].open_incidents())
+        return out
+
+    # ------------------------------------------------------------------ topology
+
+    def _install_topology(self, topology: Topology) -> None:
+        """Swap topology and domain map; engines follow under the state lock."""
+        if self._router is None:
+            self._router = Router(
+                topology,
+                self.config,
+                partitions=self._topics.repartition_partitions,
+                max_domain_size=self._stream.max_domain_size,
+                domain_seed=self._stream.domain_seed,
+                max_record_bytes=self._stream.max_repartition_record_bytes,
+            )
+        else:
+            self._router.set_topology(topology)
+        self._topology = topology
+        for runner in self._runners.values():
+            runner.engine.set_topology(topology)
+        domains = self._router.domains
+        log.info(
+            "topology %s active: %d services, %d domain(s) (max size %d)",
+            topology.version, len(topology), len(domains.domains), domains.max_size,
+        )
+        self._topology_ready.set()
+
+    async def apply_topology_bytes(self, raw: bytes | None, source: str) -> bool:
+        """Validate and hot-swap a topology read from Kafka; the old one stays on error."""
+        if raw is None:
+            return False
+        try:
+            topology = loads_topology(raw, source=source)
+        except TopologyError as exc:
+            self.metrics.topology_reloads.inc(1, "rejected")
+            problems = "; ".join(exc.problems[:5]) if getattr(exc, "problems", None) else str(exc)
+            log.error("rejected topology from %s, keeping the current one: %s", source, problems)
+            return False
+        except Exception as exc:  # loader bug: keep the worker and the old topology
+            self.metrics.topology_reloads.inc(1, "rejected")
+            log.error("rejected topology from %s (%s): %s", source, type(exc).__name__, exc)
+            return False
+        if self._topology is not None and topology.version == self._topology.version:
+            self.metrics.topology_reloads.inc(1, "unchanged")
+            return True
+        async with self._lock:
+            self._install_topology(topology)
+        self.metrics.topology_reloads.inc(1, "applied")
+        return True
+
+    async def _topology_task(self) -> None:
+        follower = TopicFollower(self.settings.kafka, self._topics.topology, name="topology")
+        try:
+            await follower.start(from_beginning=not self._explicit_topology)
+            backlog = await follower.backlog()
+            for record in reversed(backlog):
+                if await self.apply_topology_bytes(
+                    record.value, f"{self._topics.topology}[{record.partition}]@{record.offset}"
+                ):
+                    break
+            if not self._topology_ready.is_set():
+                log.warning(
+                    "no topology yet: waiting for one on topic %s (or start with --topology)",
+                    self._topics.topology,
+                )
+            while not self.app.should_stop:
+                for record in await follower.poll(timeout_ms=1000):
+                    await self.apply_topology_bytes(
+                        record.value,
+                        f"{self._topics.topology}[{record.partition}]@{record.offset}",
+                    )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.metrics.internal_errors.inc(1, "topology")
+            log.exception("topology follower failed: %s", exc)
+            await self.app.crash(exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await follower.stop()
+
+    # ------------------------------------------------------------------ stage 1: ingest
+
+    async def _ingest_agent(self, stream: Any) -> None:
+        await self._topology_ready.wait()
+        async for events in stream.take_events(self._stream.batch_size, self._stream.batch_within_s):
+            try:
+                await self._ingest_batch(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.metrics.internal_errors.inc(1, "ingest")
+                log.exception("ingest batch failed; stopping the worker: %s", exc)
+                await self.app.crash(exc)
+                return
+
+    async def _ingest_batch(self, events: list[Any]) -> None:
+        assert self._router is not None
+        records = []
+        for event in events:
+            message = event.message
+            ts = message.timestamp
+            records.append(
+                RawRecord(
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    timestamp_ms=int(ts * 1000) if ts is not None else None,
+                    key=message.key,
+                    value=message.value,
+                )
+            )
+        result = self._router.route(records)
+        delay = 0.5
+        while True:
+            try:
+                futures = [
+                    await self._producer.send(
+                        self._repartition_name,
+                        OutputRecord(str(partition).encode(), value, []),
+                        partition=partition,
+                    )
+                    for partition, value in result.routed
+                ]
+                futures += await self._producer.send_all(self._topics.dlq, result.dead_letters)
+                await asyncio.gather(*futures)
+                break
+            except KafkaError as exc:
+                if self.app.should_stop:
+                    raise
+                log.warning("cannot write routed alerts (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        m = self.metrics
+        m.records_in.inc(result.records, self._topics.alerts)
+        m.batch_size.observe(result.records, "ingest")
+        for fmt, n in result.formats.items():
+            m.alerts_decoded.inc(n, fmt)
+        for reason, n in result.rejects.items():
+            m.rejects.inc(n, reason)
+        m.dlq_records.inc(len(result.dead_letters))
+
+    # ------------------------------------------------------------------ stage 2: correlate
+
+    async def _correlate_agent(self, stream: Any) -> None:
+        await self._topology_ready.wait()
+        async for events in stream.noack_take(self._stream.batch_size, self._stream.batch_within_s):
+            try:
+                await self._correlate_batch(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.metrics.internal_errors.inc(1, "correlate")
+                log.exception("correlate batch failed; stopping the worker: %s", exc)
+                await self.app.crash(exc)
+                return
+
+    async def _correlate_batch(self, events: list[Any]) -> None:
+        async with self._lock:
+            if self._stopping:
+                return
+            assignment = self.app.consumer.assignment()
+            by_partition: dict[int, list[Any]] = {}
+            for event in events:
+                message = event.message
+                if message.tp not in assignment:
+                    continue  # revoked meanwhile: the new owner reads it again
+                by_partition.setdefault(message.partition, []).append(message)
+            now = time.time()
+            for partition in sorted(by_partition):
+                messages = by_partition[partition]
+                runner = self._runners.get(partition)
+                if runner is None:
+                    runner = await self._restore(partition)
+                outcome = runner.process([(m.offset, m.value) for m in messages], now=now)
+                self._pending_acks.setdefault(partition, []).extend(messages)
+                await self._publish(outcome, runner)
+                self.metrics.batch_size.observe(len(messages), "correlate")
+                if outcome.skipped_records:
+                    self.metrics.redelivered.inc(outcome.skipped_records, "record")
+                if outcome.skipped_alerts:
+                    self.metrics.redelivered.inc(outcome.skipped_alerts, "alert")
+                for ts_ms in outcome.origin_timestamps_ms:
+                    self.metrics.batch_latency.observe(max(0.0, now - ts_ms / 1000.0))
+
+    async def _publish(self, outcome: BatchOutcome, runner: PartitionRunner) -> None:
+        await self._send_events(outcome.events)
+        letters: list[OutputRecord] = []
+        for notice, item in outcome.notices:
+            if notice.kind is not NoticeKind.FUTURE:
+                continue
+            origin = item.origin
+            letter = DeadLetter("future", notice.reason, origin.topic, origin.partition,
+                                origin.offset, origin.timestamp_ms)
+            letters.append(dead_letter(letter, orjson.dumps(encode_canonical(item.alert))))
+            self.metrics.rejects.inc(1, "future")
+        for offset, error in outcome.bad_records:
+            letter = DeadLetter("internal_decode", error, runner.topic, runner.partition, offset, None)
+            letters.append(dead_letter(letter, b""))
+            self.metrics.rejects.inc(1, "internal_decode")
+        if letters:
+            self._inflight += await self._producer.send_all(self._topics.dlq, letters)
+            self.metrics.dlq_records.inc(len(letters))
+
+    async def _send_events(self, events: list[IncidentEvent]) -> None:
+        source = self._stream.event_source
+        for event in events:
+            self._inflight.append(
+                await self._producer.send(self._topics.incidents, incident_record(event, source=source))
+            )
+            self.metrics.incident_events.inc(1, event.status.value)
+        if len(self._inflight) > 10_000:
+            self._inflight = [f for f in self._inflight if not f.done() or f.exception() is not None]
+
+    # ------------------------------------------------------------------ snapshots
+
+    async def _restore(self, partition: int) -> PartitionRunner:
+        """A runner for ``partition``, from its latest snapshot when there is one."""
+        assert self._topology is not None
+        now = time.time()
+        runner = PartitionRunner(self._repartition_name, partition, self._topology, self.config, now=now)
+        key = str(partition).encode()
+        try:
+            found = await read_latest(self.settings.kafka, self.settings.snapshots_topic, [key])
+        except KafkaError as exc:
+            raise RuntimeError(f"cannot read snapshots for partition {partition}: {exc}") from exc
+        value = found.get(key)
+        if value is None:
+            self.metrics.restores.inc(1, "fresh")
+            log.info("partition %d: no snapshot, starting empty", partition)
+        else:
+            try:
+                header = runner.restore(value, now=now)
+                runner.engine.set_topology(self._topology)
+                self.metrics.restores.inc(1, "restored")
+                log.info(
+                    "partition %d: restored snapshot covering offsets < %d (%d bytes)",
+                    partition, header.next_offset, len(value),
+                )
+            except SnapshotError as exc:
+                runner = PartitionRunner(
+                    self._repartition_name, partition, self._topology, self.config, now=now
+                )
+                self.metrics.restores.inc(1, "rejected")
+                log.error("partition %d: unusable snapshot (%s); starting empty", partition, exc)
+        self._runners[partition] = runner
+        return runner
+
+    async def _flush_outputs(self) -> None:
+        inflight, self._inflight = self._inflight, []
+        if inflight:
+            await asyncio.gather(*inflight)
+
+    async def _checkpoint(self, partitions: Iterable[int]) -> None:
+        """Make outputs durable, snapshot the given engines, then acknowledge their input.
+
+        Must be called with the state lock held.
+        """
+        try:
+            await self._flush_outputs()
+        except KafkaError as exc:
+            # Outputs were lost after the engine moved on: only a restart from the last
+            # snapshot can re-create them, so fail loudly instead of acknowledging.
+            self.metrics.snapshots.inc(1, "failed")
+            log.critical("incident events could not be delivered (%s); stopping", exc)
+            await self.app.crash(exc)
+            return
+        now_ms = int(time.time() * 1000)
+        for partition in sorted(partitions):
+            runner = self._runners.get(partition)
+            if runner is None:
+                continue
+            messages = self._pending_acks.pop(partition, [])
+            if runner.changed_since_snapshot:
+                covered = runner.next_offset
+                value = runner.take_snapshot(now_ms=now_ms)
+                try:
+                    fut = await self._snapshot_producer.send(
+                        self.settings.snapshots_topic,
+                        OutputRecord(str(partition).encode(), value, []),
+                    )
+                    await fut
+                except KafkaError as exc:
+                    self.metrics.snapshots.inc(1, "failed")
+                    self._pending_acks.setdefault(partition, [])[:0] = messages
+                    log.error("snapshot of partition %d failed (%s); will retry", partition, exc)
+                    continue
+                runner.mark_snapshotted(covered)
+                self.metrics.snapshots.inc(1, "written")
+            consumer = self.app.consumer
+            for message in messages:
+                message.ack(consumer)
+
+    async def _snapshot_timer(self) -> None:
+        async with self._lock:
+            if not self._stopping:
+                await self._checkpoint(list(self._runners))
+
+    async def _idle_timer(self) -> None:
+        async with self._lock:
+            if self._stopping:
+                return
+            now = time.time()
+            for partition in sorted(self._runners):
+                events = self._runners[partition].idle_tick(
+                    now=now, idle_after_s=self._stream.idle_advance_after_s
+                )
+                await self._send_events(events)
+
+    async def _lag_timer(self) -> None:
+        try:
+            consumer = self.app.consumer
+            lag: dict[LabelValues, float] = {}
+            for tp in consumer.assignment():
+                if tp.topic not in (self._topics.alerts, self._repartition_name):
+                    continue
+                position = await consumer.position(tp)
+                high = consumer.highwater(tp)
+                if position is None or high is None:
+                    continue
+                key = (tp.topic,)
+                lag[key] = lag.get(key, 0.0) + max(0, high - position)
+            self._lag = lag
+        except Exception as exc:  # lag is best effort; never disturb the pipeline
+            log.debug("consumer lag unavailable: %s", exc)
+
+    # ------------------------------------------------------------------ rebalancing
+
+    async def _on_revoked(self, sender: Any, revoked: set[TP], **_: Any) -> None:
+        mine = sorted(tp.partition for tp in revoked if tp.topic == self._repartition_name)
+        if not mine:
+            return
+        try:
+            async with self._lock:
+                await self._checkpoint([p for p in mine if p in self._runners])
+                self._assigned.difference_update(mine)
+        except Exception as exc:
+            self.metrics.internal_errors.inc(1, "rebalance")
+            log.exception("checkpoint on revoke failed: %s", exc)
+
+    async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
+        mine = {tp.partition for tp in assigned if tp.topic == self._repartition_name}
+        try:
+            async with self._lock:
+                for partition in sorted(set(self._runners) - mine):
+                    del self._runners[partition]
+                    self._pending_acks.pop(partition, None)
+                    log.info("partition %d moved to another worker", partition)
+                if self._topology is not None:  # else restored lazily once one arrives
+                    for partition in sorted(mine - set(self._runners)):
+                        await self._restore(partition)
+                self._assigned = mine
+            self._recovered = True
+        except Exception as exc:
+            self.metrics.internal_errors.inc(1, "rebalance")
+            log.exception("restore after assignment failed: %s", exc)
+            await self.app.crash(exc)
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def on_app_stopping(self) -> None:
+        """Before the consumer stops: last checkpoint of every engine, then stop processing."""
+        try:
+            async with self._lock:
+                if self._runners and self._topology_ready.is_set():
+                    await self._checkpoint(list(self._runners))
+                self._stopping = True
+        except Exception as exc:
+            log.exception("final checkpoint failed: %s", exc)
+
+    async def on_app_stopped(self) -> None:
+        for producer in (self._producer, self._snapshot_producer):
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    # ------------------------------------------------------------------ web
+
+    def _register_views(self, app: _App) -> None:
+        worker = self
+
+        class Livez(View):
+            async def get(self, request: Request) -> Response:
+                return self.json({"status": "alive"})
+
+        class Readyz(View):
+            async def get(self, request: Request) -> Response:
+                ready = worker.is_ready()
+                body = {
+                    "ready": ready,
+                    "topology_loaded": worker._topology_ready.is_set(),
+                    "topology_version": worker._topology.version if worker._topology else None,
+                    "recovered": worker._recovered,
+                    "partitions": sorted(worker._runners),
+                }
+                return self.json(body, status=200 if ready else 503)
+
+        class Metrics(View):
+            async def get(self, request: Request) -> Response:
+                return self.text(
+                    worker.metrics.render(), content_type="text/plain; version=0.0.4"
+                )
+
+        class Incidents(View):
+            async def get(self, request: Request) -> Response:
+                incidents = worker.open_incidents()
+                return self.bytes(
+                    orjson.dumps({"count": len(incidents), "incidents": incidents}),
+                    content_type="application/json",
+                )
+
+        app.page("/livez")(Livez)
+        app.page("/readyz")(Readyz)
+        app.page("/metrics")(Metrics)
+        app.page("/incidents")(Incidents)
+        for path, formats in INGEST_ENDPOINTS.items():
+            app.page(path)(self._ingest_view(path, formats))
+
+    def _ingest_view(self, path: str, formats: tuple[str, ...] | None) -> type[View]:
+        worker = self
+
+        class Ingest(View):
+            async def post(self, request: Request) -> Response:
+                status, body = await worker.handle_ingest(path, formats, request)
+                worker.metrics.http_requests.inc(1, path, str(status))
+                return self.json(body, status=status)
+
+        Ingest.__name__ = f"Ingest{abs(hash(path)) % 10_000}"
+        return Ingest
+
+    async def handle_ingest(
+        self, path: str, formats: tuple[str, ...] | None, request: Request
+    ) -> tuple[int, dict[str, Any]]:
+        """Validate an HTTP alert body with the codecs and write it, unchanged, to ``alerts``."""
+        limit = self.settings.web.max_body_bytes
+        length = request.content_length
+        if length is not None and length > limit:
+            return 413, {"error": "too_large", "detail": f"body exceeds {limit} bytes"}
+        try:
+            raw = await request.read()
+        except Exception as exc:  # aiohttp raises HTTPRequestEntityTooLarge above client_max_size
+            if getattr(exc, "status", None) == 413 or "too large" in str(exc).lower():
+                return 413, {"error": "too_large", "detail": f"body exceeds {limit} bytes"}
+            return 400, {"error": "unreadable_body", "detail": str(exc)[:200]}
+        if len(raw) > limit:
+            return 413, {"error": "too_large", "detail": f"body exceeds {limit} bytes"}
+        decoded = decode(raw, decode_options(self.config), received_at=datetime.now(UTC))
+        if isinstance(decoded, Rejection):
+            return 400, {"error": decoded.reason.value, "detail": decoded.detail}
+        if formats is not None and decoded.format not in formats:
+            return 400, {
+                "error": "wrong_format",
+                "detail": f"this endpoint accepts {', '.join(formats)}; got {decoded.format}",
+            }
+        try:
+            fut = await asyncio.wait_for(
+                self._producer.send(self._topics.alerts, OutputRecord(None, raw, [])),
+                timeout=self.settings.web.produce_timeout_s,
+            )
+            await asyncio.wait_for(fut, timeout=self.settings.web.produce_timeout_s)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("ingest via %s failed: Kafka unavailable (%s)", path, exc)
+            return 503, {"error": "kafka_unavailable", "detail": "could not write to Kafka; retry"}
+        code = 200 if formats is not None else 202
+        return code, {"status": "accepted", "format": decoded.format, "alerts": len(decoded.alerts)}
