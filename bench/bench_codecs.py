@@ -22,9 +22,9 @@ import orjson
 # Runnable from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from correlator.codecs import DecodeOptions, Decoded, decode, encode_canonical  # noqa: E402
-from correlator.codecs.depth import bytes_exceed_depth  # noqa: E402
-from correlator.codecs.timefmt import format_rfc3339  # noqa: E402
+from correlator.codecs import Decoded, DecodeOptions, decode, encode_canonical
+from correlator.codecs.depth import bytes_exceed_depth
+from correlator.codecs.timefmt import format_rfc3339
 
 _BASE = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
 _SERVICES = ("checkout-api", "cart-api", "web-frontend", "postgres-orders", "payments-gateway")
@@ -127,7 +127,9 @@ def main() -> None:
         ("1 MiB of '['", mib_deep),
         ("1 MiB of strings full of brackets", mib_strings),
     ):
-        seconds = min(_time_once(lambda blob=blob: bytes_exceed_depth(blob, limit)) for _ in range(5))
+        seconds = min(
+            _time_once(lambda blob=blob: bytes_exceed_depth(blob, limit)) for _ in range(5)
+        )
         print(f"nesting scan, {label} ({len(blob):,} bytes): {seconds * 1e3:.2f} ms")
     ten_mib = b" " * (10 << 20)
     seconds = min(_time_once(lambda: decode(ten_mib)) for _ in range(5))

@@ -66,6 +66,17 @@ class EngineConfig:
     #: within seconds; this bounds detection delays). Same-service alerts use
     #: ``gap`` instead.
     link_window: timedelta = timedelta(minutes=3)
+    #: How much LATER than a symptom's alert the explaining (cause) alert may
+    #: start: root-cause rules often carry long ``for:`` clauses, so a
+    #: database alert can start minutes after the errors it causes upstream.
+    cause_lag: timedelta = timedelta(minutes=10)
+    #: Fallback links, used only when an alert has no explainer and no
+    #: same-service peer: a service within max_hops in any direction (a
+    #: missing or sibling edge), or any service for one outside the topology,
+    #: whose alert started at most this far apart. 0 disables them (the
+    #: default: on our simulated storms they merged more concurrent faults
+    #: than they repaired missing edges; see docs/quality.md).
+    proximity_window: timedelta = timedelta(0)
     #: Delay before an incident is first emitted, so that the root cause's
     #: alert can arrive (Alertmanager's ``group_wait``).
     hold: timedelta = timedelta(seconds=30)
@@ -100,7 +111,7 @@ class EngineConfig:
     closed_retention: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
-        positive = ("gap", "max_lifetime", "max_future_skew", "link_window")
+        positive = ("gap", "max_lifetime", "max_future_skew", "link_window", "cause_lag")
         for name in positive:
             if getattr(self, name) <= timedelta(0):
                 raise ConfigError(f"engine.{name} must be positive")

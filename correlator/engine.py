@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -98,6 +98,8 @@ class Engine:
         cfg = self._config
         self._gap = cfg.gap.total_seconds()
         self._link_window = cfg.link_window.total_seconds()
+        self._cause_lag = cfg.cause_lag.total_seconds()
+        self._proximity = cfg.proximity_window.total_seconds()
         self._hold = cfg.hold.total_seconds()
         self._lateness = cfg.allowed_lateness.total_seconds()
         self._lifetime = cfg.max_lifetime.total_seconds()
@@ -107,8 +109,9 @@ class Engine:
         self._retention = cfg.closed_retention.total_seconds()
         self._topology = topology
         self._resolver = ServiceResolver(topology, cfg.service_label_keys)
-        self._down_cache: dict[str, Mapping[str, int]] = {}
-        self._up_cache: dict[str, Mapping[str, int]] = {}
+        self._reach_cache: dict[str, dict[str, Mapping[str, int]]] = {
+            "dependencies": {}, "dependents": {}, "both": {},
+        }
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -117,6 +120,7 @@ class Engine:
         self._incidents: dict[str, Incident] = {}
         self._by_fp: dict[str, str] = {}
         self._by_key: dict[str, dict[str, None]] = {}  # service key -> live member fps
+        self._unknown: dict[str, None] = {}  # live members on services outside the topology
         self._dirty: dict[str, None] = {}
         self._timers = Timers()
         self._buffer: list[tuple[float, str]] = []  # reorder buffer: (event time, fingerprint)
@@ -140,8 +144,7 @@ class Engine:
         """Swap the topology atomically; open incidents keep their members."""
         self._topology = topology
         self._resolver = ServiceResolver(topology, self._config.service_label_keys)
-        self._down_cache = {}
-        self._up_cache = {}
+        self._reach_cache = {"dependencies": {}, "dependents": {}, "both": {}}
 
     @property
     def clock(self) -> datetime | None:
@@ -424,59 +427,89 @@ class Engine:
         best_rank: ParentRank | None = None
         capped: Incident | None = None
         t = member.group_time
-        candidates: list[tuple[str, int, int]] = []  # (key, peer flag, hops)
-        if member.known:
-            down = self._reach(member.service, "dependencies")
-            candidates = [(k, 0, h) for k, h in self._active_within(down) if h > 0]
-        candidates.append((member.key, 1, 0))
-        for key, peer, hops in candidates:
-            for fp in self._by_key.get(key, ()):
-                y = self._live_member(fp)
-                incident = self._incidents[y.incident]
-                if not self._accepts(incident, t):
-                    if self._capped(incident, t) and (capped is None or incident.seq > capped.seq):
-                        capped = incident
-                    continue
-                offset = abs(t - y.group_time)
-                if offset > (self._gap if peer else self._link_window):
-                    continue
-                rank = (peer, hops, offset, fp)
-                if best_rank is None or rank < best_rank:
-                    best, best_rank = y, rank
+        for y, tier, hops in self._neighbours(member, as_child=True):
+            incident = self._incidents[y.incident]
+            if not self._accepts(incident, t):
+                if self._capped(incident, t) and (capped is None or incident.seq > capped.seq):
+                    capped = incident
+                continue
+            rank = self._rank(child=member, parent=y, tier=tier, hops=hops)
+            if rank is not None and (best_rank is None or rank < best_rank):
+                best, best_rank = y, rank
         return best, best_rank, (capped.id if capped is not None else None)
 
     def _explainees(self, member: Member) -> list[tuple[Member, ParentRank]]:
-        """Live members that this new alert explains better than their current parent.
-
-        Those are alerts on services that depend on this one, and also the
-        roots (unexplained alerts) of its own service, which it links to as a
-        peer, so that same-service alerts always meet in one tree.
-        """
+        """Live members for which this new alert is a better parent than their current one."""
         t = member.group_time
-        out: list[tuple[Member, ParentRank]] = []
-        for fp in self._by_key.get(member.key, ()):
-            z = self._live_member(fp)
-            offset = abs(t - z.group_time)
-            if z.parent is None and offset <= self._gap and self._accepts(
-                self._incidents[z.incident], t
-            ):
-                out.append((z, (1, 0, offset, member.fingerprint)))
-        if not member.known:
-            return out
-        up = self._reach(member.service, "dependents")
-        for key, hops in self._active_within(up):
-            if hops == 0:
+        out: dict[str, tuple[Member, ParentRank]] = {}
+        for z, tier, hops in self._neighbours(member, as_child=False):
+            if tier == 1 and z.parent is not None:
+                continue  # peers adopt only unexplained alerts
+            rank = self._rank(child=z, parent=member, tier=tier, hops=hops)
+            if rank is None or (z.parent_rank is not None and rank >= z.parent_rank):
                 continue
-            for fp in self._by_key.get(key, ()):
-                z = self._live_member(fp)
-                offset = abs(t - z.group_time)
-                if offset > self._link_window or not self._accepts(self._incidents[z.incident], t):
-                    continue
-                rank = (0, hops, offset, member.fingerprint)
-                if z.parent_rank is None or rank < z.parent_rank:
-                    out.append((z, rank))
-        out.sort(key=lambda item: (self._incidents[item[0].incident].seq, item[0].fingerprint))
-        return out
+            # A cause may start up to cause_lag after its symptoms, beyond the gap.
+            slack = self._cause_lag if tier == 0 else 0.0
+            if not self._accepts(self._incidents[z.incident], t, slack=slack):
+                continue
+            current = out.get(z.fingerprint)
+            if current is None or rank < current[1]:
+                out[z.fingerprint] = (z, rank)
+        found = list(out.values())
+        found.sort(key=lambda item: (self._incidents[item[0].incident].seq, item[0].fingerprint))
+        return found
+
+    def _neighbours(self, member: Member, *, as_child: bool) -> Iterator[tuple[Member, int, int]]:
+        """Live members that could link with ``member``, with the link tier and hops.
+
+        Tiers, strongest first: 0 an explainer on a dependency (or, seen from
+        the cause, a symptom on a dependent); 1 a same-service peer; 2 a
+        service within max_hops in any direction (missing or sibling edges);
+        3 a service outside the topology, by time alone.
+        """
+        me = member.fingerprint
+        if member.known:
+            direction = "dependencies" if as_child else "dependents"
+            for key, hops in self._active_within(self._reach(member.service, direction)):
+                if hops > 0:
+                    for fp in self._by_key[key]:
+                        yield self._live_member(fp), 0, hops
+            for key, hops in self._active_within(self._reach(member.service, "both")):
+                if hops > 0:
+                    for fp in self._by_key[key]:
+                        yield self._live_member(fp), 2, hops
+            for fp in self._unknown:
+                yield self._live_member(fp), 3, 0
+        else:
+            for fp in self._unknown_candidates():
+                other = self._live_member(fp)
+                if other.key != member.key:
+                    yield other, 3, 0
+        for fp in self._by_key.get(member.key, ()):
+            if fp != me:
+                yield self._live_member(fp), 1, 0
+
+    def _unknown_candidates(self) -> Iterator[str]:
+        """Every live member (an unknown service relates by time alone)."""
+        for ids in self._by_key.values():
+            yield from ids
+
+    def _rank(self, *, child: Member, parent: Member, tier: int, hops: int) -> ParentRank | None:
+        """How good ``parent`` is as the link of ``child``; None if times do not fit."""
+        offset = abs(child.group_time - parent.group_time)
+        if tier == 0:
+            if not self._explains_in_time(cause_at=parent.group_time, symptom_at=child.group_time):
+                return None
+        elif tier == 1:
+            if offset > self._gap:
+                return None
+        elif offset > self._proximity:
+            return None
+        return (tier, hops, offset, parent.fingerprint)
+
+    def _explains_in_time(self, *, cause_at: float, symptom_at: float) -> bool:
+        """A cause starts at most link_window before, or cause_lag after, its symptom."""
+        return -self._link_window <= cause_at - symptom_at <= self._cause_lag
 
     def _active_within(self, reach: Mapping[str, int]) -> list[tuple[str, int]]:
         """Service keys within reach that have live members, nearest first."""
@@ -495,9 +528,18 @@ class Engine:
         child.parent = parent.fingerprint
         child.parent_rank = rank
         parent.children[child.fingerprint] = None
-        hops = rank[1]
-        if rank[0] == 1:
+        tier, hops = rank[0], rank[1]
+        if tier == 1:
             child.joined = JoinedBy(JoinReason.SAME_SERVICE, via=parent.fingerprint, hops=0)
+        elif tier == 3:
+            child.joined = JoinedBy(JoinReason.TIME, via=parent.fingerprint)
+        elif tier == 2:
+            child.joined = JoinedBy(
+                JoinReason.NEARBY,
+                via=parent.fingerprint,
+                hops=hops,
+                path=self._topology.path(child.service, parent.service, hops),
+            )
         else:
             child.joined = JoinedBy(
                 JoinReason.TOPOLOGY,
@@ -573,7 +615,7 @@ class Engine:
             target.resolved_at = None
             target.resolved_reason = None
 
-    def _accepts(self, incident: Incident, t: float) -> bool:
+    def _accepts(self, incident: Incident, t: float, *, slack: float = 0.0) -> bool:
         if incident.resolved_at is not None and t > incident.resolved_at + self._reopen:
             return False
         return windows.session_accepts(
@@ -581,7 +623,7 @@ class Engine:
             last_related_at=incident.last_related,
             created_at=incident.created_at,
             event_time=t,
-            gap=self._gap,
+            gap=max(self._gap, slack),
             max_lifetime=self._lifetime,
         )
 
@@ -593,7 +635,7 @@ class Engine:
 
     def _reach(self, service: str, direction: str) -> Mapping[str, int]:
         """Services within max_hops along one direction (cached per service)."""
-        cache = self._down_cache if direction == "dependencies" else self._up_cache
+        cache = self._reach_cache[direction]
         cached = cache.get(service)
         if cached is None:
             cached = self._topology.neighbourhood(service, self._config.max_hops, direction)  # type: ignore[arg-type]
@@ -627,6 +669,8 @@ class Engine:
         incident.members[member.fingerprint] = member
         self._by_fp[member.fingerprint] = incident.id
         self._by_key.setdefault(member.key, {})[member.fingerprint] = None
+        if not member.known:
+            self._unknown[member.fingerprint] = None
         incident.first_at = min(incident.first_at, member.group_time)
         if member.status is Status.FIRING:
             incident.last_related = max(incident.last_related, member.group_time)
@@ -640,6 +684,7 @@ class Engine:
                     del self._by_key[member.key]
             if self._by_fp.get(fp) == incident.id:
                 del self._by_fp[fp]
+            self._unknown.pop(fp, None)
 
     def _merge(self, absorbed: Incident, *, into: Incident) -> None:
         """Move every member of ``absorbed`` into the older ``into``."""
@@ -849,6 +894,8 @@ class Engine:
                 if incident.live:
                     for fp, member in incident.members.items():
                         self._by_key.setdefault(member.key, {})[fp] = None
+                        if not member.known:
+                            self._unknown[fp] = None
             self._dirty = dict.fromkeys(state["dirty"])
         except SnapshotError:
             raise

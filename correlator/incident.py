@@ -29,7 +29,9 @@ class JoinReason(StrEnum):
 
     FIRST = "first"  # the alert that opened the incident
     SAME_SERVICE = "same_service"  # same service as an existing member
-    TOPOLOGY = "topology"  # within max_hops of a member in the topology
+    TOPOLOGY = "topology"  # explained by a member on a service it depends on (path, hops)
+    NEARBY = "nearby"  # no explainer; a member within max_hops in any direction, close in time
+    TIME = "time"  # a service outside the topology, joined by time proximity alone
     LATE = "late"  # arrived after the watermark and opened its own incident
 
 

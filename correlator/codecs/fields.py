@@ -169,9 +169,7 @@ def req_time(obj: dict[str, Any], key: str, path: str, *, compact: bool = False)
     return _time(item(obj, key, path), path, key, compact)
 
 
-def opt_time(
-    obj: dict[str, Any], key: str, path: str, *, compact: bool = False
-) -> datetime | None:
+def opt_time(obj: dict[str, Any], key: str, path: str, *, compact: bool = False) -> datetime | None:
     """An optional RFC 3339 time; absent, ``null`` and Go's zero time give ``None``."""
     value = obj.get(key)
     if value is None or value == ZERO_TIME_TEXT:

@@ -118,9 +118,7 @@ def _parse_slowly(text: str, zone_at: int) -> datetime:
     Handles leap seconds and turns bad or out-of-range fields into precise
     messages.
     """
-    if not (
-        text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
-    ).isdigit():
+    if not (text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]).isdigit():
         raise ValueError(f"not an RFC 3339 time: {_echo(text)}")
     fraction = text[20:zone_at]
     micro = int(fraction[:6].ljust(6, "0")) if fraction else 0

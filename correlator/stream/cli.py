@@ -51,6 +51,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("kafka", "aiokafka"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     path = args.topology or (str(settings.topology_file) if settings.topology_file else None)
     topo = load_topology(path) if path else None
     log = logging.getLogger("correlator.stream")

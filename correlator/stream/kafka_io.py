@@ -114,15 +114,13 @@ def _consumer(kafka: KafkaSettings, name: str) -> AIOKafkaConsumer:
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str, timeout_s: float) -> list[TopicPartition]:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        parts = consumer.partitions_for_topic(topic)
-        if parts:
-            return [TopicPartition(topic, p) for p in sorted(parts)]
-        if asyncio.get_running_loop().time() >= deadline:
-            raise KafkaError(f"topic {topic} has no partitions (does it exist?)")
-        await consumer.topics()
-        await asyncio.sleep(0.2)
+    """Partitions of ``topic``. A group-less consumer tracks no topic metadata by itself, so
+    ask the client to track this one (the call the aiokafka producer makes before sending)."""
+    try:
+        parts = await asyncio.wait_for(consumer._client._wait_on_metadata(topic), timeout_s)
+    except (KafkaError, TimeoutError) as exc:
+        raise KafkaError(f"topic {topic} is not available: {exc!r}") from None
+    return [TopicPartition(topic, p) for p in sorted(parts)]
 
 
 async def read_latest(

@@ -12,6 +12,7 @@ import bisect
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 __all__ = ["DEFAULT_LATENCY_BUCKETS", "Counter", "Gauge", "Histogram", "Registry"]
 
@@ -136,13 +137,16 @@ class Histogram(_Metric):
             yield f"{self.name}_count{base} {cumulative}"
 
 
+_M = TypeVar("_M", Counter, Gauge, Histogram)
+
+
 class Registry:
     """Holds metrics by name and renders them in registration order."""
 
     def __init__(self) -> None:
         self._metrics: dict[str, Counter | Gauge | Histogram] = {}
 
-    def _add[M: (Counter, Gauge, Histogram)](self, metric: M) -> M:
+    def _add(self, metric: _M) -> _M:
         if metric.name in self._metrics:
             raise ValueError(f"metric {metric.name} is already registered")
         self._metrics[metric.name] = metric

@@ -25,7 +25,7 @@ __all__ = ["RateLimiter", "iter_records", "produce_file"]
 class RateLimiter:
     """Spaces calls ``rate`` per second apart (no bursts beyond one small batch)."""
 
-    def __init__(self, rate: float | None, clock: type[time.monotonic] | None = None) -> None:
+    def __init__(self, rate: float | None) -> None:
         self._interval = 1.0 / rate if rate else 0.0
         self._next = time.monotonic()
 

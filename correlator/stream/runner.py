@@ -186,13 +186,19 @@ class PartitionRunner:
             self._anchor = self.engine.watermark
         return out
 
-    def idle_tick(self, *, now: float, idle_after_s: float) -> list[IncidentEvent]:
-        """With no input for ``idle_after_s``, move event time on by the wall time elapsed."""
+    def idle_tick(
+        self, *, now: float, idle_after_s: float, time_scale: float = 1.0
+    ) -> list[IncidentEvent]:
+        """With no input for ``idle_after_s``, move event time on by the wall time elapsed.
+
+        ``time_scale`` multiplies the elapsed wall time; 1.0 (the default) is the honest
+        setting for live input, larger values only make replays and demos finish sooner.
+        """
         idle = now - self._last_input_wall
         if self._anchor is None or idle < idle_after_s:
             return []
         before = self.engine.clock
-        events = self.engine.advance(self._anchor + timedelta(seconds=idle))
+        events = self.engine.advance(self._anchor + timedelta(seconds=idle * time_scale))
         if events or self.engine.clock != before:
             self.changed_since_snapshot = True
         return events

@@ -229,6 +229,9 @@ class StreamSettings(_Section):
     batch_within_s: float = Field(default=0.05, gt=0, le=10)
     #: With no input for this long, event time advances by the wall time since the last input.
     idle_advance_after_s: float = Field(default=5.0, gt=0)
+    #: Event seconds advanced per idle wall second. Keep 1.0 for live input; a larger value
+    #: only makes the tail of a historical replay (or a demo, or a test) close sooner.
+    idle_time_scale: float = Field(default=1.0, gt=0, le=86_400)
     #: How often the idle check runs.
     idle_check_interval_s: float = Field(default=1.0, gt=0)
     #: How often each partition's engine state is snapshotted to the snapshots topic.

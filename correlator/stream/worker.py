@@ -172,7 +172,7 @@ class CorrelatorWorker:
             self._snapshot_timer
         )
         app.timer(5.0, name="correlator.lag")(self._lag_timer)
-        app.task(self._topology_task, name="correlator.topology")
+        app.task(self._topology_task)
         app.on_partitions_revoked.connect(self._on_revoked)
         app.on_partitions_assigned.connect(self._on_assigned)
         self._register_views(app)
@@ -512,7 +512,9 @@ class CorrelatorWorker:
             now = time.time()
             for partition in sorted(self._runners):
                 events = self._runners[partition].idle_tick(
-                    now=now, idle_after_s=self._stream.idle_advance_after_s
+                    now=now,
+                    idle_after_s=self._stream.idle_advance_after_s,
+                    time_scale=self._stream.idle_time_scale,
                 )
                 await self._send_events(events)
 
@@ -561,9 +563,10 @@ class CorrelatorWorker:
                 self._assigned = mine
             self._recovered = True
         except Exception as exc:
+            # Never crash inside a rebalance callback (faust would wait on itself); the
+            # correlate agent restores missing partitions lazily and fails loudly there.
             self.metrics.internal_errors.inc(1, "rebalance")
-            log.exception("restore after assignment failed: %s", exc)
-            await self.app.crash(exc)
+            log.exception("restore after assignment failed (will retry on first record): %s", exc)
 
     # ------------------------------------------------------------------ shutdown
 

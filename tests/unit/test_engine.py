@@ -299,3 +299,80 @@ def test_restore_rejects_garbage() -> None:
 
     with pytest.raises(SnapshotError):
         Engine(SHOP).restore(b"not a snapshot")
+
+
+@dataclass(frozen=True)
+class TimingCase:
+    name: str
+    alerts: list[Alert]
+    expected: list[set[str]]
+    overrides: dict[str, float]
+
+
+def _cfg(overrides: dict[str, float]) -> EngineConfig:
+    from datetime import timedelta
+
+    return EngineConfig().with_overrides(**{k: timedelta(seconds=v) for k, v in overrides.items()})
+
+
+TIMING_CASES = [
+    TimingCase(
+        "cause starting within link_window before the symptom explains it",
+        [alert("d1", "db", 0), alert("a1", "api", 170)],
+        [{"d1", "a1"}],
+        {},
+    ),
+    TimingCase(
+        "cause starting more than link_window before the symptom does not",
+        [alert("d1", "db", 0), alert("a1", "api", 200)],
+        [{"d1"}, {"a1"}],
+        {},
+    ),
+    TimingCase(
+        "cause starting within cause_lag after the symptom explains it",
+        [alert("a1", "api", 0), alert("d1", "db", 500)],
+        [{"d1", "a1"}],
+        {},
+    ),
+    TimingCase(
+        "cause starting beyond cause_lag after the symptom does not",
+        [alert("a1", "api", 0), alert("d1", "db", 700)],
+        [{"a1"}, {"d1"}],
+        {},
+    ),
+    TimingCase(
+        "proximity fallback links siblings close in time",
+        [alert("a1", "api", 0), alert("w1", "worker", 20)],
+        [{"a1", "w1"}],
+        {"proximity_window": 60},
+    ),
+    TimingCase(
+        "proximity fallback links an unknown service by time",
+        [alert("a1", "api", 0), alert("x1", "ghost", 20)],
+        [{"a1", "x1"}],
+        {"proximity_window": 60},
+    ),
+    TimingCase(
+        "proximity fallback still respects its window",
+        [alert("a1", "api", 0), alert("x1", "ghost", 90)],
+        [{"a1"}, {"x1"}],
+        {"proximity_window": 60},
+    ),
+]
+
+
+@pytest.mark.parametrize("case", TIMING_CASES, ids=[c.name for c in TIMING_CASES])
+def test_link_timing(case: TimingCase) -> None:
+    _, events = run(SHOP, case.alerts, _cfg(case.overrides))
+    assert groups(events) == sorted((frozenset(g) for g in case.expected), key=sorted)
+
+
+def test_best_explainer_keeps_top_symptom_with_one_cause() -> None:
+    """A gateway alert relates to two concurrent faults below it; it joins the
+    nearer one and does not weld them into one incident."""
+    t = topo({"edge": ["web"], "web": ["cat", "pay"], "pay": ["paydb"], "cat": []})
+    _, events = run(
+        t,
+        [alert("c1", "cat", 0), alert("p1", "paydb", 5), alert("e1", "edge", 30), alert("w1", "web", 40)],
+    )
+    assert groups(events) == sorted([frozenset({"c1", "w1", "e1"}), frozenset({"p1"})], key=sorted)

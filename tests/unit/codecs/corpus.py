@@ -24,8 +24,10 @@ def value(name: str) -> Any:
     return orjson.loads(raw(name))
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 def decoded(payload: bytes, **kwargs: Any) -> Decoded:

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from correlator.codecs import DecodeOptions, Decoded, alert_fingerprint, decode_value
+from correlator.codecs import Decoded, DecodeOptions, alert_fingerprint, decode_value
 from correlator.model import Alert, Severity, Status
 from tests.unit.codecs.corpus import decoded, raw, utc, value
 
@@ -78,7 +78,14 @@ def test_alertmanager_fixture_mapping(case: tuple[Any, ...]) -> None:
 
 
 GRAFANA_EXPECTED = [
-    (0, "9d2f7c31e0ab4456", Status.FIRING, utc(2026, 9, 1, 9, 58), None, "Disk on pg-orders-0 is 93% full"),
+    (
+        0,
+        "9d2f7c31e0ab4456",
+        Status.FIRING,
+        utc(2026, 9, 1, 9, 58),
+        None,
+        "Disk on pg-orders-0 is 93% full",
+    ),
     (
         1,
         "1c0b9a8f7e6d5c4b",
@@ -107,7 +114,9 @@ def test_grafana_fixture_mapping(case: tuple[Any, ...]) -> None:
     assert "values" not in alert.labels and "grafana_folder" in alert.labels
 
 
-def _webhook(alert_overrides: dict[str, Any], *, common: dict[str, str] | None = None, version: str = "4") -> dict[str, Any]:
+def _webhook(
+    alert_overrides: dict[str, Any], *, common: dict[str, str] | None = None, version: str = "4"
+) -> dict[str, Any]:
     alert: dict[str, Any] = {
         "status": "firing",
         "labels": {"alertname": "Probe"},
@@ -117,21 +126,31 @@ def _webhook(alert_overrides: dict[str, Any], *, common: dict[str, str] | None =
         "fingerprint": "00000000000000aa",
     }
     alert.update(alert_overrides)
-    body: dict[str, Any] = {"version": version, "status": "firing", "receiver": "r", "alerts": [alert]}
+    body: dict[str, Any] = {
+        "version": version,
+        "status": "firing",
+        "receiver": "r",
+        "alerts": [alert],
+    }
     if common is not None:
         body["commonLabels"] = common
     return body
 
 
-def _one(body: dict[str, Any], options: DecodeOptions = DecodeOptions()) -> Alert:
-    result = decode_value(body, options)
+def _one(body: dict[str, Any], options: DecodeOptions | None = None) -> Alert:
+    result = decode_value(body, options or DecodeOptions())
     assert isinstance(result, Decoded), result
     assert len(result.alerts) == 1
     return result.alerts[0]
 
 
 SERVICE_CASES = [
-    ("service_wins_over_all", {"service": "a", "service.name": "b", "service_name": "c", "app": "d", "job": "e"}, None, "a"),
+    (
+        "service_wins_over_all",
+        {"service": "a", "service.name": "b", "service_name": "c", "app": "d", "job": "e"},
+        None,
+        "a",
+    ),
     ("otel_service_name", {"service.name": "b", "app": "d", "job": "e"}, None, "b"),
     ("service_name_underscore", {"service_name": "c", "job": "e"}, None, "c"),
     ("app_before_job", {"app": "d", "job": "e"}, None, "d"),
@@ -149,7 +168,9 @@ SERVICE_CASES = [
     [c[1:] for c in SERVICE_CASES],
     ids=[c[0] for c in SERVICE_CASES],
 )
-def test_service_label_precedence(labels: dict[str, str], common: dict[str, str] | None, expected: str) -> None:
+def test_service_label_precedence(
+    labels: dict[str, str], common: dict[str, str] | None, expected: str
+) -> None:
     alert = _one(_webhook({"labels": {"alertname": "Probe", **labels}}, common=common))
     assert alert.service == expected
 
@@ -187,7 +208,9 @@ ENDS_AT = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in ENDS_AT], ids=[c[0] for c in ENDS_AT])
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in ENDS_AT], ids=[c[0] for c in ENDS_AT]
+)
 def test_ends_at(text: str | None, expected: datetime | None) -> None:
     assert _one(_webhook({"endsAt": text})).ends_at == expected
 

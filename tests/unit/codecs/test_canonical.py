@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from correlator.codecs import Decoded, RejectReason, Rejection, alert_fingerprint, decode_value
+from correlator.codecs import Decoded, Rejection, RejectReason, alert_fingerprint, decode_value
 from correlator.codecs.canonical import looks_canonical
 from correlator.model import Severity, Status
 from tests.unit.codecs.corpus import decoded, only, raw, utc
@@ -25,7 +25,9 @@ def test_single_fixture() -> None:
     assert alert.starts_at == utc(2026, 9, 1, 10, 1, 30, 120000)
     assert alert.ends_at is None
     assert dict(alert.labels) == {"cluster": "eu1", "instance": "pg-orders-0:5432"}
-    assert dict(alert.annotations) == {"runbook_url": "https://runbooks.example.internal/postgres-down"}
+    assert dict(alert.annotations) == {
+        "runbook_url": "https://runbooks.example.internal/postgres-down"
+    }
     assert alert.summary == "postgres-orders primary is not accepting connections"
 
 
@@ -36,10 +38,18 @@ def test_array_fixture_with_defaults() -> None:
     assert first.fingerprint == alert_fingerprint(
         {"route": "/checkout", "alertname": "HighLatency", "service": "web-frontend"}
     )
-    assert (first.source, first.status, first.severity) == ("canonical", Status.FIRING, Severity.WARNING)
+    assert (first.source, first.status, first.severity) == (
+        "canonical",
+        Status.FIRING,
+        Severity.WARNING,
+    )
     assert first.starts_at == utc(2026, 9, 1, 10, 2, 40)
     assert first.summary == "p99 latency above 2s"
-    assert (second.service, second.status, second.severity) == ("cart-api", Status.RESOLVED, Severity.ERROR)
+    assert (second.service, second.status, second.severity) == (
+        "cart-api",
+        Status.RESOLVED,
+        Severity.ERROR,
+    )
     assert second.ends_at == utc(2026, 9, 1, 10, 4, 40)
     assert dict(second.labels) == {} and second.summary == ""
 
@@ -60,13 +70,20 @@ def test_defaults() -> None:
 
 
 def test_default_fingerprint_uses_fields_over_labels() -> None:
-    alert = only(decoded(b'{"service": "s", "name": "n", "starts_at": "2026-09-01T10:00:00Z",'
-                         b' "labels": {"service": "other", "k": "v"}}'))
+    alert = only(
+        decoded(
+            b'{"service": "s", "name": "n", "starts_at": "2026-09-01T10:00:00Z",'
+            b' "labels": {"service": "other", "k": "v"}}'
+        )
+    )
     assert alert.fingerprint == alert_fingerprint({"service": "s", "alertname": "n", "k": "v"})
 
 
 def test_empty_name_is_allowed() -> None:
-    assert only(decoded(b'{"service": "s", "name": "", "starts_at": "2026-09-01T10:00:00Z"}')).name == ""
+    assert (
+        only(decoded(b'{"service": "s", "name": "", "starts_at": "2026-09-01T10:00:00Z"}')).name
+        == ""
+    )
 
 
 def test_empty_array_is_no_alerts() -> None:
@@ -75,19 +92,84 @@ def test_empty_array_is_no_alerts() -> None:
 
 STRICT = [
     ("unknown_key", _minimal(team="x"), RejectReason.INVALID_FIELD, "team: unknown field"),
-    ("camel_case_key", _minimal(startsAt="x"), RejectReason.INVALID_FIELD, "startsAt: unknown field"),
-    ("missing_service", {"name": "n", "starts_at": "2026-09-01T10:00:00Z"}, RejectReason.MISSING_FIELD, "service: required"),
-    ("missing_name", {"service": "s", "starts_at": "2026-09-01T10:00:00Z"}, RejectReason.MISSING_FIELD, "name: required"),
-    ("missing_starts_at", {"service": "s", "name": "n"}, RejectReason.MISSING_FIELD, "starts_at: required"),
-    ("empty_service", _minimal(service=""), RejectReason.INVALID_FIELD, "service: must not be empty"),
-    ("empty_fingerprint", _minimal(fingerprint=""), RejectReason.INVALID_FIELD, "fingerprint: must not be empty"),
-    ("alias_severity", _minimal(severity="high"), RejectReason.INVALID_FIELD, "severity: expected one of critical, error, warning, info"),
-    ("bad_status", _minimal(status="acknowledged"), RejectReason.INVALID_FIELD, "status: expected one of firing, resolved"),
-    ("naive_start", _minimal(starts_at="2026-09-01T10:00:00"), RejectReason.INVALID_FIELD, "starts_at: naive time"),
-    ("number_end", _minimal(ends_at=1756720931), RejectReason.INVALID_FIELD, "ends_at: expected an RFC 3339 time string"),
-    ("label_list", _minimal(labels=["a"]), RejectReason.INVALID_FIELD, "labels: expected an object of strings"),
-    ("label_bool", _minimal(labels={"a": True}), RejectReason.INVALID_FIELD, "labels.a: expected a string value, got a boolean (true)"),
-    ("summary_number", _minimal(summary=3), RejectReason.INVALID_FIELD, "summary: expected a string"),
+    (
+        "camel_case_key",
+        _minimal(startsAt="x"),
+        RejectReason.INVALID_FIELD,
+        "startsAt: unknown field",
+    ),
+    (
+        "missing_service",
+        {"name": "n", "starts_at": "2026-09-01T10:00:00Z"},
+        RejectReason.MISSING_FIELD,
+        "service: required",
+    ),
+    (
+        "missing_name",
+        {"service": "s", "starts_at": "2026-09-01T10:00:00Z"},
+        RejectReason.MISSING_FIELD,
+        "name: required",
+    ),
+    (
+        "missing_starts_at",
+        {"service": "s", "name": "n"},
+        RejectReason.MISSING_FIELD,
+        "starts_at: required",
+    ),
+    (
+        "empty_service",
+        _minimal(service=""),
+        RejectReason.INVALID_FIELD,
+        "service: must not be empty",
+    ),
+    (
+        "empty_fingerprint",
+        _minimal(fingerprint=""),
+        RejectReason.INVALID_FIELD,
+        "fingerprint: must not be empty",
+    ),
+    (
+        "alias_severity",
+        _minimal(severity="high"),
+        RejectReason.INVALID_FIELD,
+        "severity: expected one of critical, error, warning, info",
+    ),
+    (
+        "bad_status",
+        _minimal(status="acknowledged"),
+        RejectReason.INVALID_FIELD,
+        "status: expected one of firing, resolved",
+    ),
+    (
+        "naive_start",
+        _minimal(starts_at="2026-09-01T10:00:00"),
+        RejectReason.INVALID_FIELD,
+        "starts_at: naive time",
+    ),
+    (
+        "number_end",
+        _minimal(ends_at=1756720931),
+        RejectReason.INVALID_FIELD,
+        "ends_at: expected an RFC 3339 time string",
+    ),
+    (
+        "label_list",
+        _minimal(labels=["a"]),
+        RejectReason.INVALID_FIELD,
+        "labels: expected an object of strings",
+    ),
+    (
+        "label_bool",
+        _minimal(labels={"a": True}),
+        RejectReason.INVALID_FIELD,
+        "labels.a: expected a string value, got a boolean (true)",
+    ),
+    (
+        "summary_number",
+        _minimal(summary=3),
+        RejectReason.INVALID_FIELD,
+        "summary: expected a string",
+    ),
 ]
 
 

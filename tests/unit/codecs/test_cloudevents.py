@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from correlator.codecs import Decoded, RejectReason, Rejection, decode_value
+from correlator.codecs import Decoded, Rejection, RejectReason, decode_value
 from correlator.model import Status
 from tests.unit.codecs.corpus import decoded, only, raw, utc, value
 
@@ -61,30 +61,85 @@ def test_data_base64_with_json_content() -> None:
 
 @pytest.mark.parametrize(
     "content_type",
-    ["application/json", "application/cloudevents+json; charset=UTF-8", "text/json", "APPLICATION/JSON"],
+    [
+        "application/json",
+        "application/cloudevents+json; charset=UTF-8",
+        "text/json",
+        "APPLICATION/JSON",
+    ],
 )
 def test_json_content_types_accepted(content_type: str) -> None:
     assert isinstance(decode_value(_event(datacontenttype=content_type)), Decoded)
 
 
 PROBLEMS = [
-    ("specversion_number", {"specversion": 1.0}, RejectReason.INVALID_FIELD, "specversion: only '1.0'"),
+    (
+        "specversion_number",
+        {"specversion": 1.0},
+        RejectReason.INVALID_FIELD,
+        "specversion: only '1.0'",
+    ),
     ("missing_id", {"id": None}, RejectReason.MISSING_FIELD, "id: required"),
     ("empty_source", {"source": ""}, RejectReason.INVALID_FIELD, "source: must not be empty"),
     ("type_number", {"type": 3}, RejectReason.INVALID_FIELD, "type: expected a string"),
     ("bad_time", {"time": "now"}, RejectReason.INVALID_FIELD, "time: not an RFC 3339 time"),
-    ("xml_content", {"datacontenttype": "application/xml"}, RejectReason.INVALID_FIELD, "datacontenttype"),
+    (
+        "xml_content",
+        {"datacontenttype": "application/xml"},
+        RejectReason.INVALID_FIELD,
+        "datacontenttype",
+    ),
     ("no_data", {"data": None}, RejectReason.MISSING_FIELD, "data: required"),
-    ("data_is_string", {"data": "null"}, RejectReason.INVALID_FIELD, "data: expected a JSON object"),
+    (
+        "data_is_string",
+        {"data": "null"},
+        RejectReason.INVALID_FIELD,
+        "data: expected a JSON object",
+    ),
     ("both_data_forms", {"data_base64": "e30="}, RejectReason.INVALID_FIELD, "data, data_base64"),
-    ("bad_base64", {"data": None, "data_base64": "***"}, RejectReason.INVALID_FIELD, "data_base64: not valid base64"),
-    ("base64_not_json", {"data": None, "data_base64": base64.b64encode(b"hello").decode()}, RejectReason.INVALID_JSON, "data_base64: invalid JSON"),
-    ("base64_not_utf8", {"data": None, "data_base64": base64.b64encode(b'{"a":"\xff"}').decode()}, RejectReason.INVALID_UTF8, "data_base64: invalid UTF-8"),
+    (
+        "bad_base64",
+        {"data": None, "data_base64": "***"},
+        RejectReason.INVALID_FIELD,
+        "data_base64: not valid base64",
+    ),
+    (
+        "base64_not_json",
+        {"data": None, "data_base64": base64.b64encode(b"hello").decode()},
+        RejectReason.INVALID_JSON,
+        "data_base64: invalid JSON",
+    ),
+    (
+        "base64_not_utf8",
+        {"data": None, "data_base64": base64.b64encode(b'{"a":"\xff"}').decode()},
+        RejectReason.INVALID_UTF8,
+        "data_base64: invalid UTF-8",
+    ),
     ("base64_empty", {"data": None, "data_base64": ""}, RejectReason.EMPTY, "data_base64 is empty"),
-    ("base64_too_deep", {"data": None, "data_base64": base64.b64encode(b"[" * 100 + b"]" * 100).decode()}, RejectReason.TOO_DEEP, "data_base64: JSON nests deeper"),
-    ("unknown_inner_format", {"data": {"foo": 1}}, RejectReason.UNKNOWN_FORMAT, "data: JSON object with keys ['foo']"),
-    ("inner_field_problem", {"data": {"service": "s", "name": "n", "starts_at": "x"}}, RejectReason.INVALID_FIELD, "data (canonical): starts_at: not an RFC 3339 time"),
-    ("nested_envelope", {"data": {"specversion": "1.0", "id": "2", "source": "/x", "type": "t", "data": {}}}, RejectReason.INVALID_FIELD, "data (cloudevents): a CloudEvent inside"),
+    (
+        "base64_too_deep",
+        {"data": None, "data_base64": base64.b64encode(b"[" * 100 + b"]" * 100).decode()},
+        RejectReason.TOO_DEEP,
+        "data_base64: JSON nests deeper",
+    ),
+    (
+        "unknown_inner_format",
+        {"data": {"foo": 1}},
+        RejectReason.UNKNOWN_FORMAT,
+        "data: JSON object with keys ['foo']",
+    ),
+    (
+        "inner_field_problem",
+        {"data": {"service": "s", "name": "n", "starts_at": "x"}},
+        RejectReason.INVALID_FIELD,
+        "data (canonical): starts_at: not an RFC 3339 time",
+    ),
+    (
+        "nested_envelope",
+        {"data": {"specversion": "1.0", "id": "2", "source": "/x", "type": "t", "data": {}}},
+        RejectReason.INVALID_FIELD,
+        "data (cloudevents): a CloudEvent inside",
+    ),
 ]
 
 

@@ -25,7 +25,9 @@ def true_depth(value: Any) -> int:
 tricky_text = st.text(alphabet='[]{}"\\ab', max_size=12)
 tricky_json = st.recursive(
     st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | tricky_text,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(tricky_text, children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(tricky_text, children, max_size=3)
+    ),
     max_leaves=30,
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from correlator.codecs import DecodeOptions, RejectReason, Rejection, decode, decode_value
+from correlator.codecs import DecodeOptions, Rejection, RejectReason, decode, decode_value
 from tests.unit.codecs.corpus import MALFORMED, raw
 
 CORPUS = [
@@ -35,26 +35,86 @@ CORPUS = [
     ("unknown_format--top_level_null.json", None, "top-level JSON value is null"),
     ("unknown_format--webhook_version_3.json", None, "version a string ('3')"),
     ("unknown_format--cdevents_service_deployed.json", None, "['context', 'subject']"),
-    ("invalid_field--label_value_number.json", "alertmanager", "alerts[1].labels.replicas: expected a string value, got a number (3)"),
-    ("invalid_field--starts_at_not_a_time.json", "alertmanager", "alerts[2].startsAt: not an RFC 3339 time: 'yesterday'"),
-    ("invalid_field--naive_timestamp.json", "alertmanager", "alerts[0].startsAt: naive time without UTC offset"),
-    ("invalid_field--epoch_number_timestamp.json", "alertmanager", "alerts[0].startsAt: expected an RFC 3339 time string, got a number"),
-    ("invalid_field--alert_status_pending.json", "alertmanager", "alerts[0].status: expected 'firing' or 'resolved'"),
-    ("invalid_field--grafana_annotations_array.json", "grafana", "alerts[0].annotations: expected an object of strings, got an array"),
-    ("invalid_field--alerts_is_object.json", "alertmanager", "alerts: expected an array, got an object"),
-    ("invalid_field--common_labels_null_value.json", "alertmanager", "commonLabels.cluster: expected a string value, got null"),
-    ("invalid_field--pagerduty_severity_high.json", "pagerduty", "payload.severity: expected one of"),
+    (
+        "invalid_field--label_value_number.json",
+        "alertmanager",
+        "alerts[1].labels.replicas: expected a string value, got a number (3)",
+    ),
+    (
+        "invalid_field--starts_at_not_a_time.json",
+        "alertmanager",
+        "alerts[2].startsAt: not an RFC 3339 time: 'yesterday'",
+    ),
+    (
+        "invalid_field--naive_timestamp.json",
+        "alertmanager",
+        "alerts[0].startsAt: naive time without UTC offset",
+    ),
+    (
+        "invalid_field--epoch_number_timestamp.json",
+        "alertmanager",
+        "alerts[0].startsAt: expected an RFC 3339 time string, got a number",
+    ),
+    (
+        "invalid_field--alert_status_pending.json",
+        "alertmanager",
+        "alerts[0].status: expected 'firing' or 'resolved'",
+    ),
+    (
+        "invalid_field--grafana_annotations_array.json",
+        "grafana",
+        "alerts[0].annotations: expected an object of strings, got an array",
+    ),
+    (
+        "invalid_field--alerts_is_object.json",
+        "alertmanager",
+        "alerts: expected an array, got an object",
+    ),
+    (
+        "invalid_field--common_labels_null_value.json",
+        "alertmanager",
+        "commonLabels.cluster: expected a string value, got null",
+    ),
+    (
+        "invalid_field--pagerduty_severity_high.json",
+        "pagerduty",
+        "payload.severity: expected one of",
+    ),
     ("invalid_field--pagerduty_unknown_action.json", "pagerduty", "event_action: expected one of"),
     ("invalid_field--canonical_unknown_key.json", "canonical", "team: unknown field"),
     ("invalid_field--canonical_bad_severity.json", "canonical", "severity: expected one of"),
     ("invalid_field--cloudevents_specversion_0_3.json", "cloudevents", "specversion: only '1.0'"),
-    ("invalid_field--cloudevents_data_is_string.json", "cloudevents", "data: expected a JSON object or array"),
+    (
+        "invalid_field--cloudevents_data_is_string.json",
+        "cloudevents",
+        "data: expected a JSON object or array",
+    ),
     ("invalid_field--cloudevents_nested_cloudevent.json", "cloudevents", "one level only"),
-    ("invalid_field--cloudevents_data_bad_timestamp.json", "cloudevents", "data (canonical): starts_at: invalid date"),
-    ("missing_field--webhook_without_alerts.json", "alertmanager", "alerts: required field is missing"),
-    ("missing_field--alert_without_starts_at.json", "alertmanager", "alerts[1].startsAt: required field is missing"),
-    ("missing_field--pagerduty_resolve_without_dedup_key.json", "pagerduty", "dedup_key: required for 'resolve'"),
-    ("missing_field--pagerduty_trigger_without_summary.json", "pagerduty", "payload.summary: required"),
+    (
+        "invalid_field--cloudevents_data_bad_timestamp.json",
+        "cloudevents",
+        "data (canonical): starts_at: invalid date",
+    ),
+    (
+        "missing_field--webhook_without_alerts.json",
+        "alertmanager",
+        "alerts: required field is missing",
+    ),
+    (
+        "missing_field--alert_without_starts_at.json",
+        "alertmanager",
+        "alerts[1].startsAt: required field is missing",
+    ),
+    (
+        "missing_field--pagerduty_resolve_without_dedup_key.json",
+        "pagerduty",
+        "dedup_key: required for 'resolve'",
+    ),
+    (
+        "missing_field--pagerduty_trigger_without_summary.json",
+        "pagerduty",
+        "payload.summary: required",
+    ),
     ("missing_field--canonical_without_starts_at.json", "canonical", "starts_at: required"),
     ("missing_field--cloudevents_without_data.json", "cloudevents", "data: required"),
 ]
@@ -76,7 +136,7 @@ def test_corpus_file(name: str, fmt: str | None, fragment: str) -> None:
     payload = (MALFORMED / name).read_bytes()
     result = decode(payload)
     assert isinstance(result, Rejection), result
-    assert result.reason is RejectReason(name.split("--")[0])
+    assert result.reason is RejectReason(name.split("--", maxsplit=1)[0])
     assert result.format == fmt
     assert fragment in result.detail, result.detail
     assert result.raw == payload
@@ -121,12 +181,22 @@ GENERATED: list[tuple[str, Callable[[], bytes], RejectReason, str | None]] = [
     ("objects_10000_deep_in_labels", _deep_in_alert, RejectReason.TOO_DEEP, None),
     ("unclosed_million_brackets", _unclosed_megabyte, RejectReason.TOO_DEEP, None),
     ("depth_65", lambda: b"[" * 65 + b"]" * 65, RejectReason.TOO_DEEP, None),
-    ("alertmanager_10001_alerts", _too_many_am_alerts, RejectReason.TOO_MANY_ALERTS, "alertmanager"),
+    (
+        "alertmanager_10001_alerts",
+        _too_many_am_alerts,
+        RejectReason.TOO_MANY_ALERTS,
+        "alertmanager",
+    ),
     ("canonical_10001_alerts", _too_many_canonical, RejectReason.TOO_MANY_ALERTS, "canonical"),
     ("lone_surrogate_escape", lambda: b'{"service": "\\ud800"}', RejectReason.INVALID_JSON, None),
     ("bom_then_nothing", lambda: b"\xef\xbb\xbf", RejectReason.EMPTY, None),
     ("truncated_utf8_sequence", lambda: b'{"service": "caf\xc3"}', RejectReason.INVALID_UTF8, None),
-    ("brackets_inside_strings_are_not_depth", lambda: orjson.dumps({"k": "[" * 5000}), RejectReason.UNKNOWN_FORMAT, None),
+    (
+        "brackets_inside_strings_are_not_depth",
+        lambda: orjson.dumps({"k": "[" * 5000}),
+        RejectReason.UNKNOWN_FORMAT,
+        None,
+    ),
 ]
 
 
@@ -175,7 +245,9 @@ def test_decode_value_depth_is_checked_by_walking() -> None:
     nested: Any = "x"
     for _ in range(70):
         nested = {"k": nested}
-    result = decode_value({"service": "s", "name": "n", "starts_at": "2026-09-01T10:00:00Z", "labels": nested})
+    result = decode_value(
+        {"service": "s", "name": "n", "starts_at": "2026-09-01T10:00:00Z", "labels": nested}
+    )
     assert isinstance(result, Rejection) and result.reason is RejectReason.TOO_DEEP
     cyclic: list[Any] = []
     cyclic.append(cyclic)
@@ -203,7 +275,11 @@ def test_non_bytes_inputs_are_rejected_not_raised(payload: Any, reason: RejectRe
 
 @pytest.mark.parametrize(
     "payload",
-    [bytearray(raw("canonical_single.json")), memoryview(raw("canonical_single.json")), raw("canonical_single.json").decode()],
+    [
+        bytearray(raw("canonical_single.json")),
+        memoryview(raw("canonical_single.json")),
+        raw("canonical_single.json").decode(),
+    ],
     ids=["bytearray", "memoryview", "str"],
 )
 def test_bytes_like_inputs_are_decoded(payload: Any) -> None:
@@ -212,7 +288,7 @@ def test_bytes_like_inputs_are_decoded(payload: Any) -> None:
 
 @pytest.mark.parametrize(
     "received_at",
-    [datetime(2026, 9, 1, 10, 0), "2026-09-01T10:00:00Z"],  # noqa: DTZ001
+    [datetime(2026, 9, 1, 10, 0), "2026-09-01T10:00:00Z"],
     ids=["naive_datetime", "string"],
 )
 def test_bad_received_at_is_a_rejection(received_at: Any) -> None:

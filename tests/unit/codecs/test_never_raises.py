@@ -16,7 +16,15 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from correlator.codecs import FORMATS, Decoded, DecodeOptions, Rejection, decode, decode_value
+from correlator.codecs import (
+    FORMATS,
+    Decoded,
+    DecodeOptions,
+    Rejection,
+    RejectReason,
+    decode,
+    decode_value,
+)
 from correlator.model import Alert
 from tests.unit.codecs.corpus import GOOD_FIXTURES, raw, utc
 from tests.unit.codecs.strategies import json_values
@@ -63,10 +71,12 @@ def test_arbitrary_json(body: Any, received_at: Any) -> None:
 @given(
     st.recursive(
         st.none() | st.floats() | st.binary(max_size=8) | st.text(max_size=8) | st.integers(),
-        lambda children: st.lists(children, max_size=3)
-        | st.tuples(children, children)
-        | st.frozensets(st.integers(), max_size=3)
-        | st.dictionaries(st.integers() | st.text(max_size=8), children, max_size=3),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.tuples(children, children)
+            | st.frozensets(st.integers(), max_size=3)
+            | st.dictionaries(st.integers() | st.text(max_size=8), children, max_size=3)
+        ),
         max_leaves=20,
     )
 )
@@ -148,3 +158,19 @@ def test_small_limits(body: Any, limit: int) -> None:
     payload = orjson.dumps(body)
     options = DecodeOptions(max_depth=limit, max_alerts=limit, max_bytes=64 * limit)
     check(decode(payload, options), payload)
+
+
+@PROPERTY
+@given(
+    st.sampled_from(GOOD_FIXTURES),
+    st.floats(0, 1),
+    st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\x80"]),
+)
+def test_invalid_utf8_anywhere_is_classified(name: str, where: float, bad: bytes) -> None:
+    payload = raw(name)
+    cut = math.floor(where * len(payload))
+    payload = payload[:cut] + bad + payload[cut:]
+    result = decode(payload)
+    assert isinstance(result, Rejection)
+    assert result.reason is RejectReason.INVALID_UTF8, result.detail
+    assert result.raw == payload

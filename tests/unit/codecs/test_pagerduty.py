@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from correlator.codecs import Decoded, RejectReason, Rejection, decode_value
+from correlator.codecs import Decoded, Rejection, RejectReason, decode_value
 from correlator.codecs.fingerprint import derived_dedup_key, pagerduty_fingerprint
 from correlator.codecs.pagerduty import EPOCH
 from correlator.model import Alert, Severity, Status
@@ -61,7 +61,12 @@ def _trigger(**payload_overrides: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {"summary": "disk full", "source": "db-1", "severity": "error"}
     payload.update(payload_overrides)
     payload = {k: v for k, v in payload.items() if v is not None}
-    return {"routing_key": "r" * 32, "event_action": "trigger", "dedup_key": "k", "payload": payload}
+    return {
+        "routing_key": "r" * 32,
+        "event_action": "trigger",
+        "dedup_key": "k",
+        "payload": payload,
+    }
 
 
 def _one(body: dict[str, Any], **kwargs: Any) -> Alert:
@@ -102,7 +107,10 @@ def test_trigger_name(overrides: dict[str, Any], expected: str) -> None:
 
 
 def test_payload_fields_win_over_custom_details_labels() -> None:
-    alert = _one(_trigger(group="g", custom_details={"source": "fake", "group": "fake", "team": "t"}), received_at=RECEIVED)
+    alert = _one(
+        _trigger(group="g", custom_details={"source": "fake", "group": "fake", "team": "t"}),
+        received_at=RECEIVED,
+    )
     assert dict(alert.labels) == {"source": "db-1", "group": "g", "team": "t"}
 
 
@@ -161,7 +169,11 @@ def test_resolve(received_at: Any, starts_at: Any, ends_at: Any) -> None:
 def test_trigger_ack_resolve_share_identity() -> None:
     fingerprints = {
         only(decoded(raw(name), received_at=RECEIVED)).fingerprint
-        for name in ("pagerduty_trigger.json", "pagerduty_acknowledge.json", "pagerduty_resolve.json")
+        for name in (
+            "pagerduty_trigger.json",
+            "pagerduty_acknowledge.json",
+            "pagerduty_resolve.json",
+        )
     }
     assert len(fingerprints) == 1
 
@@ -173,11 +185,31 @@ def test_resolve_ignores_payload_like_pagerduty() -> None:
 
 PROBLEMS = [
     ("no_routing_key", {"routing_key": None}, RejectReason.MISSING_FIELD, "routing_key: required"),
-    ("empty_routing_key", {"routing_key": ""}, RejectReason.INVALID_FIELD, "routing_key: must not be empty"),
-    ("bad_action", {"event_action": "escalate"}, RejectReason.INVALID_FIELD, "event_action: expected one of"),
-    ("action_not_string", {"event_action": 1}, RejectReason.INVALID_FIELD, "event_action: expected a string"),
+    (
+        "empty_routing_key",
+        {"routing_key": ""},
+        RejectReason.INVALID_FIELD,
+        "routing_key: must not be empty",
+    ),
+    (
+        "bad_action",
+        {"event_action": "escalate"},
+        RejectReason.INVALID_FIELD,
+        "event_action: expected one of",
+    ),
+    (
+        "action_not_string",
+        {"event_action": 1},
+        RejectReason.INVALID_FIELD,
+        "event_action: expected a string",
+    ),
     ("dedup_key_too_long", {"dedup_key": "k" * 256}, RejectReason.INVALID_FIELD, "limit of 255"),
-    ("dedup_key_number", {"dedup_key": 7}, RejectReason.INVALID_FIELD, "dedup_key: expected a string"),
+    (
+        "dedup_key_number",
+        {"dedup_key": 7},
+        RejectReason.INVALID_FIELD,
+        "dedup_key: expected a string",
+    ),
     ("payload_missing", {"payload": None}, RejectReason.MISSING_FIELD, "payload: required"),
     ("payload_string", {"payload": "x"}, RejectReason.INVALID_FIELD, "payload: expected an object"),
 ]
@@ -205,7 +237,12 @@ PAYLOAD_PROBLEMS = [
     ("no_source", {"source": None}, RejectReason.MISSING_FIELD, "payload.source"),
     ("no_severity", {"severity": None}, RejectReason.MISSING_FIELD, "payload.severity"),
     ("severity_high", {"severity": "high"}, RejectReason.INVALID_FIELD, "payload.severity"),
-    ("empty_summary", {"summary": ""}, RejectReason.INVALID_FIELD, "payload.summary: must not be empty"),
+    (
+        "empty_summary",
+        {"summary": ""},
+        RejectReason.INVALID_FIELD,
+        "payload.summary: must not be empty",
+    ),
     ("bad_timestamp", {"timestamp": "17/07/2015"}, RejectReason.INVALID_FIELD, "payload.timestamp"),
     ("component_number", {"component": 5}, RejectReason.INVALID_FIELD, "payload.component"),
 ]
@@ -216,7 +253,9 @@ PAYLOAD_PROBLEMS = [
     [c[1:] for c in PAYLOAD_PROBLEMS],
     ids=[c[0] for c in PAYLOAD_PROBLEMS],
 )
-def test_trigger_payload_problems(overrides: dict[str, Any], reason: RejectReason, detail: str) -> None:
+def test_trigger_payload_problems(
+    overrides: dict[str, Any], reason: RejectReason, detail: str
+) -> None:
     body = _trigger()
     for key, new in overrides.items():
         if new is None:

@@ -100,8 +100,12 @@ def test_alertmanager_round_trip_keeps_alert_fields(batch: list[Alert]) -> None:
     for before, after in zip(batch, result.alerts, strict=True):
         assert after.source == "alertmanager"
         steering = {"alertname", "service", "severity"}
-        assert {k: v for k, v in before.labels.items() if k not in steering}.items() <= after.labels.items()
-        assert {k: v for k, v in before.annotations.items() if k != "summary"}.items() <= after.annotations.items()
+        assert {
+            k: v for k, v in before.labels.items() if k not in steering
+        }.items() <= after.labels.items()
+        assert {
+            k: v for k, v in before.annotations.items() if k != "summary"
+        }.items() <= after.annotations.items()
 
 
 @settings(max_examples=200)
@@ -154,7 +158,11 @@ def test_alertmanager_encoding_shape() -> None:
     assert body["truncatedAlerts"] == 0
     assert body["groupKey"] == '{}:{alertname="HighErrorRate", cluster="eu1"}'
     assert body["groupLabels"] == {"alertname": "HighErrorRate", "cluster": "eu1"}
-    assert body["commonLabels"] == {"alertname": "HighErrorRate", "cluster": "eu1", "team": "payments"}
+    assert body["commonLabels"] == {
+        "alertname": "HighErrorRate",
+        "cluster": "eu1",
+        "team": "payments",
+    }
     first, second = body["alerts"]
     assert first["labels"] == {
         "alertname": "HighErrorRate",
@@ -164,7 +172,10 @@ def test_alertmanager_encoding_shape() -> None:
         "team": "payments",
     }
     assert first["annotations"] == {"summary": "errors"}
-    assert (first["startsAt"], first["endsAt"]) == ("2026-09-01T10:02:11.512Z", "0001-01-01T00:00:00Z")
+    assert (first["startsAt"], first["endsAt"]) == (
+        "2026-09-01T10:02:11.512Z",
+        "0001-01-01T00:00:00Z",
+    )
     assert second["labels"]["severity"] == "warn"  # already normalises to warning: kept
     assert (second["status"], second["endsAt"]) == ("resolved", "2026-09-01T10:04:40Z")
     assert [a["fingerprint"] for a in body["alerts"]] == ["00000000000000aa", "00000000000000bb"]
