@@ -83,6 +83,9 @@ class EngineConfig:
     #: How far behind the newest event time an alert may be before it counts
     #: as late. The watermark is ``max event time - allowed_lateness``.
     allowed_lateness: timedelta = timedelta(seconds=30)
+    #: Pure duplicate re-sends (count changes only) are published at most once
+    #: per this much event time per incident, and always at the end of a replay.
+    count_update_interval: timedelta = timedelta(seconds=60)
     #: An incident with no activity (new alert, re-send or resolve) for this
     #: long is resolved by timeout.
     inactivity_timeout: timedelta = timedelta(hours=24)

@@ -31,11 +31,12 @@ from correlator import windows
 from correlator.codecs import Decoded, decode_value, encode_canonical
 from correlator.config import EngineConfig
 from correlator.errors import SnapshotError
-from correlator.incident import IncidentEvent, IncidentStatus, JoinedBy, JoinReason
+from correlator.incident import Candidate, IncidentEvent, IncidentStatus, JoinedBy, JoinReason
 from correlator.model import Alert, Severity, Status
 from correlator.resolution import ServiceResolver
 from correlator.rootcause import ServiceSignal, rank_candidates
 from correlator.state import (
+    TimeIndex,
     Closed,
     Incident,
     Member,
@@ -101,6 +102,7 @@ class Engine:
         self._cause_lag = cfg.cause_lag.total_seconds()
         self._proximity = cfg.proximity_window.total_seconds()
         self._hold = cfg.hold.total_seconds()
+        self._count_interval = cfg.count_update_interval.total_seconds()
         self._lateness = cfg.allowed_lateness.total_seconds()
         self._lifetime = cfg.max_lifetime.total_seconds()
         self._timeout = cfg.inactivity_timeout.total_seconds()
@@ -119,9 +121,10 @@ class Engine:
         self._seq = 0
         self._incidents: dict[str, Incident] = {}
         self._by_fp: dict[str, str] = {}
-        self._by_key: dict[str, dict[str, None]] = {}  # service key -> live member fps
+        self._by_key: dict[str, TimeIndex] = {}  # service key -> live members by group time
         self._unknown: dict[str, None] = {}  # live members on services outside the topology
         self._dirty: dict[str, None] = {}
+        self._counts_dirty: dict[str, None] = {}  # only duplicate counts changed
         self._timers = Timers()
         self._buffer: list[tuple[float, str]] = []  # reorder buffer: (event time, fingerprint)
         self._pending: dict[str, list[Alert]] = {}  # buffered alerts per fingerprint, in arrival order
@@ -145,6 +148,8 @@ class Engine:
         self._topology = topology
         self._resolver = ServiceResolver(topology, self._config.service_label_keys)
         self._reach_cache = {"dependencies": {}, "dependents": {}, "both": {}}
+        for incident in self._incidents.values():
+            incident.ranked = None
 
     @property
     def clock(self) -> datetime | None:
@@ -266,6 +271,7 @@ class Engine:
             if incident is not None:
                 self._on_timer(incident, clock)
         self._forget_closed()
+        self._promote_counts(clock, force=False)
         if not self._dirty:
             return []
         ready = [self._incidents[i] for i in self._dirty if i in self._incidents]
@@ -285,6 +291,23 @@ class Engine:
                 del self._incidents[incident.id]
         return events
 
+    def _promote_counts(self, clock: float, *, force: bool) -> None:
+        """Publish pending duplicate counts whose update interval has passed."""
+        if not self._counts_dirty:
+            return
+        interval = self._count_interval
+        keep: dict[str, None] = {}
+        for incident_id in self._counts_dirty:
+            incident = self._incidents.get(incident_id)
+            if incident is None or incident_id in self._dirty:
+                continue
+            last = incident.first_emitted_at if incident.last_emitted_at is None else incident.last_emitted_at
+            if force or last is None or clock - last >= interval:
+                self._dirty[incident_id] = None
+            else:
+                keep[incident_id] = None
+        self._counts_dirty = keep
+
     def flush(self) -> list[IncidentEvent]:
         """Advance past every open window so that each incident reaches its final state.
 
@@ -295,7 +318,9 @@ class Engine:
         if self._clock is None:
             return []
         horizon = max(self._gap, self._hold) + 1.0
-        return self.advance(datetime.fromtimestamp(self._clock + horizon, UTC))
+        events = self.advance(datetime.fromtimestamp(self._clock + horizon, UTC))
+        self._promote_counts(self._clock, force=True)
+        return events + self.advance()
 
     def incidents(self) -> list[IncidentEvent]:
         """The current state of every incident in memory (no version bump)."""
@@ -311,13 +336,17 @@ class Engine:
     def _update_member(self, incident: Incident, alert: Alert, t: float) -> None:
         """Fold a re-send, a re-fire or a resolve of a known fingerprint.
 
-        Every change, a count bump included, marks the incident for the next
-        (coalesced) emission, so that duplicate counts are visible downstream.
+        A state change marks the incident for the next (coalesced) emission.
+        A pure duplicate only bumps counts: those are published at most once
+        per ``count_update_interval`` of event time (and always on flush and
+        with the next real change), so an Alertmanager re-send storm does not
+        turn into an incident-event storm.
         """
         member = incident.members[alert.fingerprint]
         incident.records += 1
         member.count += 1
         incident.last_activity = max(incident.last_activity, self._clock or t)
+        changed = False
         if alert.status is Status.FIRING:
             if member.status is Status.RESOLVED:
                 # A resolved fingerprint fires again: count the flap, reopen.
@@ -332,19 +361,26 @@ class Engine:
                     incident.resolved_at = None
                     incident.resolved_reason = None
                 incident.updated_at = max(incident.updated_at, t)
+                changed = True
             else:
                 self.stats.duplicates += 1
             if alert.severity.rank > member.severity.rank:
                 member.severity = alert.severity
+                changed = True
         elif member.status is Status.FIRING:
             member.status = Status.RESOLVED
             member.ends_at = t
             incident.updated_at = max(incident.updated_at, t)
             if incident.all_resolved():
                 self._resolve(incident, max(m.ends_at or t for m in incident.members.values()), "alerts")
+            changed = True
         else:
             self.stats.duplicates += 1
-        self._touch(incident)
+        if changed:
+            incident.ranked = None
+            self._touch(incident)
+        else:
+            self._counts_dirty[incident.id] = None
 
     # ------------------------------------------------------------ grouping
     #
@@ -465,34 +501,41 @@ class Engine:
         Tiers, strongest first: 0 an explainer on a dependency (or, seen from
         the cause, a symptom on a dependent); 1 a same-service peer; 2 a
         service within max_hops in any direction (missing or sibling edges);
-        3 a service outside the topology, by time alone.
+        3 a service outside the topology, by time alone. Only members whose
+        times can fit the tier's window are visited (a per-service time index).
         """
         me = member.fingerprint
+        t = member.group_time
+        # Window of the other alert's time for a tier-0 link: a cause starts at
+        # most link_window before or cause_lag after its symptom.
+        if as_child:
+            lo0, hi0 = t - self._link_window, t + self._cause_lag
+        else:
+            lo0, hi0 = t - self._cause_lag, t + self._link_window
+        near = self._proximity
         if member.known:
             direction = "dependencies" if as_child else "dependents"
             for key, hops in self._active_within(self._reach(member.service, direction)):
                 if hops > 0:
-                    for fp in self._by_key[key]:
+                    for fp in self._by_key[key].between(lo0, hi0):
                         yield self._live_member(fp), 0, hops
-            for key, hops in self._active_within(self._reach(member.service, "both")):
-                if hops > 0:
-                    for fp in self._by_key[key]:
-                        yield self._live_member(fp), 2, hops
-            for fp in self._unknown:
-                yield self._live_member(fp), 3, 0
-        else:
-            for fp in self._unknown_candidates():
-                other = self._live_member(fp)
-                if other.key != member.key:
-                    yield other, 3, 0
-        for fp in self._by_key.get(member.key, ()):
-            if fp != me:
-                yield self._live_member(fp), 1, 0
-
-    def _unknown_candidates(self) -> Iterator[str]:
-        """Every live member (an unknown service relates by time alone)."""
-        for ids in self._by_key.values():
-            yield from ids
+            if near > 0:
+                for key, hops in self._active_within(self._reach(member.service, "both")):
+                    if hops > 0:
+                        for fp in self._by_key[key].between(t - near, t + near):
+                            yield self._live_member(fp), 2, hops
+                for fp in self._unknown:
+                    yield self._live_member(fp), 3, 0
+        elif near > 0:
+            for key, index in self._by_key.items():
+                if key != member.key:
+                    for fp in index.between(t - near, t + near):
+                        yield self._live_member(fp), 3, 0
+        same = self._by_key.get(member.key)
+        if same is not None:
+            for fp in same.between(t - self._gap, t + self._gap):
+                if fp != me:
+                    yield self._live_member(fp), 1, 0
 
     def _rank(self, *, child: Member, parent: Member, tier: int, hops: int) -> ParentRank | None:
         """How good ``parent`` is as the link of ``child``; None if times do not fit."""
@@ -590,6 +633,7 @@ class Engine:
         for node in moved:
             del source.members[node.fingerprint]
             self._add_member(target, node)
+        source.ranked = None
         source.recompute_window()
         if source.resolved and not source.all_resolved():
             source.resolved_at = None
@@ -665,10 +709,14 @@ class Engine:
         return unique
 
     def _add_member(self, incident: Incident, member: Member) -> None:
+        incident.ranked = None
         member.incident = incident.id
         incident.members[member.fingerprint] = member
         self._by_fp[member.fingerprint] = incident.id
-        self._by_key.setdefault(member.key, {})[member.fingerprint] = None
+        index = self._by_key.get(member.key)
+        if index is None:
+            index = self._by_key[member.key] = TimeIndex()
+        index.add(member.group_time, member.fingerprint)
         if not member.known:
             self._unknown[member.fingerprint] = None
         incident.first_at = min(incident.first_at, member.group_time)
@@ -677,10 +725,10 @@ class Engine:
 
     def _unindex(self, incident: Incident) -> None:
         for fp, member in incident.members.items():
-            fps = self._by_key.get(member.key)
-            if fps is not None:
-                fps.pop(fp, None)
-                if not fps:
+            index = self._by_key.get(member.key)
+            if index is not None:
+                index.remove(member.group_time, fp)
+                if not index:
                     del self._by_key[member.key]
             if self._by_fp.get(fp) == incident.id:
                 del self._by_fp[fp]
@@ -796,6 +844,8 @@ class Engine:
 
     def _emit(self, incident: Incident, clock: float) -> IncidentEvent:
         incident.version += 1
+        incident.last_emitted_at = clock
+        self._counts_dirty.pop(incident.id, None)
         if incident.first_emitted_at is None:
             incident.first_emitted_at = clock
         self.stats.events += 1
@@ -811,13 +861,14 @@ class Engine:
         else:
             status = IncidentStatus.UPDATED
         members = sorted(incident.members.values(), key=lambda m: (m.starts_at, m.fingerprint))
-        signals = _signals(members)
-        candidates = rank_candidates(
-            signals,
-            self._topology,
-            max_hops=self._config.rank_max_hops,
-            max_candidates=self._config.max_candidates,
-        )
+        if incident.ranked is None:
+            incident.ranked = rank_candidates(
+                _signals(members),
+                self._topology,
+                max_hops=self._config.rank_max_hops,
+                max_candidates=self._config.max_candidates,
+            )
+        candidates: tuple[Candidate, ...] = incident.ranked
         known = sorted({m.service for m in members if m.known})
         unknown = sorted({m.service for m in members if not m.known})
         severity = max((m.severity for m in members), key=lambda s: s.rank, default=Severity.INFO)
@@ -853,6 +904,7 @@ class Engine:
             "stats": self.stats.to_dict(),
             "used_ids": list(self._used_ids),
             "dirty": list(self._dirty),
+            "counts_dirty": list(self._counts_dirty),
             "timers": sorted(self._timers.heap),
             "closed": [
                 [fp, c.incident_id, c.starts_at, c.closed_at] for fp, c in self._closed.items()
@@ -893,10 +945,11 @@ class Engine:
                         self._by_fp[member.fingerprint] = incident.id
                 if incident.live:
                     for fp, member in incident.members.items():
-                        self._by_key.setdefault(member.key, {})[fp] = None
+                        self._by_key.setdefault(member.key, TimeIndex()).add(member.group_time, fp)
                         if not member.known:
                             self._unknown[fp] = None
             self._dirty = dict.fromkeys(state["dirty"])
+            self._counts_dirty = dict.fromkeys(state["counts_dirty"])
         except SnapshotError:
             raise
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:

@@ -3,6 +3,13 @@
 Replay drives the very same engine as the Kafka path, one input line at a
 time, advancing event time after each line; so the incidents it writes are
 the reference the streaming path is tested against.
+
+Every event then goes through the enrichment stage (:class:`Enricher`):
+suspect changes, SLO context and priority are added to each event dict, and
+the deploy gate is kept. Changes (``changes=``, e.g. from ``--changes``) are
+merged in by event time: after each input line, every change whose time is
+at or before the engine's clock is observed before that line's events are
+enriched; at the end of the input, all remaining ones are.
 """
 
 from __future__ import annotations
@@ -10,16 +17,20 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from correlator.changes import Change, decode_change
 from correlator.codecs import DecodeOptions, Rejection, decode
 from correlator.config import EngineConfig
 from correlator.engine import Engine, NoticeKind
+from correlator.enrich import Enricher
 from correlator.incident import IncidentEvent
 from topology import Topology
 
 EventSink = Callable[[IncidentEvent], None]
 RejectSink = Callable[[dict[str, Any]], None]
+RecordSink = Callable[[dict[str, Any]], None]
 
 
 @dataclass(slots=True)
@@ -32,6 +43,8 @@ class ReplayStats:
     events: int = 0
     incidents: int = 0
     unique_alerts: int = 0
+    changes: int = 0
+    gate_events: int = 0
 
     @property
     def compression(self) -> float:
@@ -39,11 +52,14 @@ class ReplayStats:
         return 1.0 - self.incidents / self.unique_alerts if self.unique_alerts else 0.0
 
     def summary(self) -> str:
-        return (
+        text = (
             f"records read: {self.records}, alerts: {self.alerts}, duplicates: {self.duplicates}, "
             f"late: {self.late}, rejects: {self.rejects}, incidents: {self.incidents}, "
             f"events: {self.events}, compression: {self.compression:.3f}"
         )
+        if self.changes or self.gate_events:
+            text += f", changes: {self.changes}, gate changes: {self.gate_events}"
+        return text
 
 
 @dataclass(slots=True)
@@ -51,6 +67,8 @@ class ReplayResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     stats: ReplayStats = field(default_factory=ReplayStats)
+    gate_events: list[dict[str, Any]] = field(default_factory=list)
+    enricher: Enricher | None = None
 
 
 def decode_options(config: EngineConfig) -> DecodeOptions:
@@ -71,6 +89,30 @@ def reject_record(line_no: int, reason: str, detail: str, raw: bytes) -> dict[st
     return record
 
 
+def decode_change_lines(
+    lines: Iterable[bytes], options: DecodeOptions | None = None
+) -> tuple[list[Change], list[dict[str, Any]]]:
+    """Decode a JSON Lines file of changes (any supported change format).
+
+    Returns the changes in file order and a rejects-file entry (with
+    ``"input": "changes"``) for every line that is not a change.
+    """
+    opts = options or DecodeOptions()
+    changes: list[Change] = []
+    rejects: list[dict[str, Any]] = []
+    for line_no, line in enumerate(lines, start=1):
+        raw = line.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        decoded = decode_change(raw, opts)
+        if isinstance(decoded, Rejection):
+            record = reject_record(line_no, decoded.reason.value, decoded.detail, raw)
+            rejects.append({"input": "changes", **record})
+        else:
+            changes.append(decoded)
+    return changes, rejects
+
+
 def replay_lines(
     lines: Iterable[bytes],
     topology: Topology,
@@ -79,28 +121,59 @@ def replay_lines(
     on_event: EventSink | None = None,
     on_reject: RejectSink | None = None,
     on_progress: Callable[[int], None] | None = None,
+    changes: Iterable[Change] = (),
+    enricher: Enricher | None = None,
+    on_record: RecordSink | None = None,
+    on_gate_event: RecordSink | None = None,
 ) -> ReplayResult:
-    """Replay JSON Lines through a fresh engine.
+    """Replay JSON Lines through a fresh engine and the enrichment stage.
 
-    With ``on_event``/``on_reject`` the output streams to the callbacks and
-    the result keeps only the statistics; without them it is collected.
+    With ``on_event`` (the engine's :class:`IncidentEvent`), ``on_record``
+    (the enriched event dict), ``on_reject`` or ``on_gate_event`` the output
+    streams to the callbacks and the result keeps only the statistics;
+    without them it is collected (``events`` holds enriched dicts). Pass an
+    ``enricher`` to configure the stage (thresholds, budget seeds) or to read
+    the gate afterwards; the result carries the one used.
     """
     cfg = config or EngineConfig()
     engine = Engine(topology, cfg)
     options = decode_options(cfg)
-    result = ReplayResult()
+    stage = enricher if enricher is not None else Enricher(topology)
+    result = ReplayResult(enricher=stage)
     stats = result.stats
     final_status: dict[str, str] = {}
     unique: set[str] = set()
+    pending = sorted(changes, key=lambda c: (c.at, c.id))
+    stats.changes = len(pending)
+    next_change = 0
 
-    def emit(events: list[IncidentEvent]) -> None:
+    def observe_changes(until: datetime | None) -> None:
+        nonlocal next_change
+        while next_change < len(pending) and (until is None or pending[next_change].at <= until):
+            stage.observe_change(pending[next_change])
+            next_change += 1
+
+    def emit(events: list[IncidentEvent], *, final: bool = False) -> None:
+        clock = engine.clock
+        observe_changes(None if final else clock)
+        if clock is not None:
+            stage.advance(clock)
         for event in events:
             stats.events += 1
             final_status[event.id] = event.status.value
+            record = stage.enrich(event)
             if on_event is not None:
                 on_event(event)
+            if on_record is not None:
+                on_record(record)
+            if on_event is None and on_record is None:
+                result.events.append(record)
+        for gate_event in stage.gate_events():
+            stats.gate_events += 1
+            if on_gate_event is not None:
+                on_gate_event(gate_event)
             else:
-                result.events.append(event.to_dict())
+                result.gate_events.append(gate_event)
 
     def reject(record: dict[str, Any]) -> None:
         stats.rejects += 1
@@ -121,13 +194,17 @@ def replay_lines(
             for alert in decoded.alerts:
                 stats.alerts += 1
                 unique.add(alert.fingerprint)
+                future = False
                 for notice in engine.ingest(alert):
                     if notice.kind is NoticeKind.FUTURE:
+                        future = True
                         reject(reject_record(line_no, "future", notice.reason, raw))
+                if not future:
+                    stage.observe_alert(alert)
             emit(engine.advance())
         if on_progress is not None:
             on_progress(line_no)
-    emit(engine.flush())
+    emit(engine.flush(), final=True)
     stats.duplicates = engine.stats.duplicates
     stats.late = engine.stats.late
     stats.unique_alerts = len(unique)

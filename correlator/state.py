@@ -8,6 +8,8 @@ place: everything here round-trips through :func:`dump_incident` and
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, insort
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,10 +96,12 @@ class Incident:
         "first_emitted_at",
         "id",
         "last_activity",
+        "last_emitted_at",
         "last_related",
         "members",
         "merged_into",
         "previous",
+        "ranked",
         "records",
         "resolved_at",
         "resolved_reason",
@@ -118,12 +122,14 @@ class Incident:
         self.members: dict[str, Member] = {}
         self.version = 0
         self.first_emitted_at: float | None = None
+        self.last_emitted_at: float | None = None
         self.resolved_at: float | None = None
         self.resolved_reason: str | None = None
         self.merged_into: str | None = None
         self.previous = previous
         self.records = 0
         self.retired = False  # closed for good; kept only until its last event is out
+        self.ranked: tuple[Any, ...] | None = None  # cached root-cause ranking; None = stale
 
     @property
     def emitted(self) -> bool:
@@ -146,6 +152,41 @@ class Incident:
         firing = [m.group_time for m in self.members.values() if m.status is Status.FIRING]
         self.first_at = min(times)
         self.last_related = max(firing or times)
+
+
+class TimeIndex:
+    """Fingerprints of one service's live members, sorted by group time.
+
+    Linking only ever looks at alerts within a time window of the new one, so
+    a range scan keeps placement cost bounded by what is near in time, not by
+    everything that is open on a hot service.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: list[tuple[float, str]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def add(self, t: float, fp: str) -> None:
+        insort(self._items, (t, fp))
+
+    def remove(self, t: float, fp: str) -> None:
+        i = bisect_left(self._items, (t, fp))
+        if i < len(self._items) and self._items[i] == (t, fp):
+            del self._items[i]
+
+    def between(self, lo: float, hi: float) -> Iterator[str]:
+        """Fingerprints with ``lo <= t <= hi``, in time order (a snapshot: safe to mutate)."""
+        items = self._items
+        i = bisect_left(items, (lo, ""))
+        out = []
+        while i < len(items) and items[i][0] <= hi:
+            out.append(items[i][1])
+            i += 1
+        return iter(out)
 
 
 @dataclass(slots=True)
@@ -175,7 +216,7 @@ class Timers:
 
 _INCIDENT_FIELDS = (
     "created_at", "first_at", "last_related", "last_activity", "updated_at", "version",
-    "first_emitted_at", "resolved_at", "resolved_reason", "merged_into", "records", "retired",
+    "first_emitted_at", "last_emitted_at", "resolved_at", "resolved_reason", "merged_into", "records", "retired",
 )
 _MEMBER_FIELDS = (
     "fingerprint", "service", "known", "key", "name", "summary", "starts_at", "ends_at",

@@ -10,9 +10,11 @@ from typing import Any
 import orjson
 
 from correlator.evaluate.baselines import BASELINES, decode_lines, run_baseline
+from correlator.evaluate.changes import changes_report, enrich_with_changes
 from correlator.evaluate.incidents import EventsError, read_events
 from correlator.evaluate.metrics import Metrics, TruthError, evaluate
 from correlator.evaluate.report import COLUMNS, quality_report
+from correlator.replay import decode_change_lines
 from topology import TopologyError, load_topology
 
 
@@ -39,6 +41,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--topology", help="topology given to --baseline (YAML or node-link JSON)")
     p.add_argument("--write-incidents", metavar="PATH",
                    help="with --baseline: also write its incident events here")
+    p.add_argument("--changes", metavar="PATH",
+                   help="changes.jsonl: (re-)rank suspect changes of the incidents with these "
+                   "changes before scoring (needs --topology). Without it, suspect-change "
+                   "accuracy is scored from the events' own suspect_changes")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=run_evaluate)
 
@@ -53,6 +59,17 @@ def register(subparsers: Any) -> None:
     q.add_argument("--quick", action="store_true", help="one seed only")
     q.set_defaults(func=run_quality_report)
 
+    c = subparsers.add_parser(
+        "changes-report",
+        help="regenerate docs/changes.md (suspect-change accuracy on simulated deploy storms)",
+        description="Simulate storms with the deploys family on the sample and a generated "
+        "1,000-service topology, replay them with their changes, and write how often each "
+        "cascade's incident names its culprit change first (top-1) or in its top 3.",
+    )
+    c.add_argument("--out", default="docs/changes.md", help="report path (default docs/changes.md)")
+    c.add_argument("--seeds", type=int, default=10, help="seeds per scenario (default 10)")
+    c.set_defaults(func=run_changes_report)
+
 
 def format_metrics(metrics: Metrics) -> str:
     """Aligned ``name  value`` lines, in the report's column order then the counts."""
@@ -61,6 +78,8 @@ def format_metrics(metrics: Metrics) -> str:
     order = ["alerts", "records", "true_groups", "cascades", "incidents"]
     order += [key for _, key, _ in COLUMNS]
     order += ["ideal_compression", "record_compression", "split_alerts"]
+    if values.get("culprits"):
+        order += ["culprits", "change_top1", "change_top3", "innocent_blamed"]
     width = max(len(titles.get(k, k)) for k in order)
     rows = []
     for key in order:
@@ -104,9 +123,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
             if args.write_incidents:
                 Path(args.write_incidents).write_bytes(
                     b"".join(orjson.dumps(e) + b"\n" for e in events))
-            metrics = evaluate(truth, events)
         else:
-            metrics = evaluate(truth, read_events(Path(args.incidents)))
+            events = list(read_events(Path(args.incidents)))
+        if args.changes:
+            if not args.topology:
+                return _fail("--changes needs --topology")
+            changes, rejects = decode_change_lines(_read_lines(args.changes))
+            if rejects:
+                first = rejects[0]
+                return _fail(f"{args.changes}:{first['line']}: not a change: {first['detail']}")
+            events = enrich_with_changes(events, changes, load_topology(args.topology))
+        metrics = evaluate(truth, events)
     except TopologyError as exc:
         return _fail(str(exc).replace("\n", "; "))
     except (EventsError, TruthError) as exc:
@@ -129,6 +156,23 @@ def run_quality_report(args: argparse.Namespace) -> int:
 
     try:
         quality_report(Path(args.out), args.seeds, args.quick, progress)
+    except TopologyError as exc:
+        return _fail(str(exc).replace("\n", "; "))
+    except ValueError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {args.out}: {exc.strerror or exc}")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_changes_report(args: argparse.Namespace) -> int:
+    """Handler of ``correlator changes-report``; returns the exit code."""
+    def progress(step: str) -> None:
+        print(f"changes-report: {step}", file=sys.stderr, flush=True)
+
+    try:
+        changes_report(Path(args.out), args.seeds, progress)
     except TopologyError as exc:
         return _fail(str(exc).replace("\n", "; "))
     except ValueError as exc:

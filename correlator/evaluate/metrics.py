@@ -26,6 +26,15 @@ re-sends and resolves of the same alert are one item. Definitions:
   candidates (or of ``root_cause`` when there are no candidates).
 * **Detection latency.** Per incident, ``first_emitted_at`` minus the earliest
   ``starts_at`` of its alerts, in seconds; the p50 and p95 over incidents.
+* **Suspect-change accuracy** (storms with deploys). For each true cascade
+  with a ``culprit_change``, take the incident holding most of its alerts
+  (as for AC@k); top-1 is a hit when that incident's first
+  ``suspect_changes`` entry is the culprit, top-3 when the culprit is among
+  the first three. A cascade whose alerts are all lost is a miss. ``None``
+  when the truth has no culprits. **Innocent blamed**: of the cascades
+  *without* a culprit (in a storm that has changes), the share whose
+  incident's first suspect is on its root-cause service (``relation``
+  ``root_cause``) -- a random deploy wrongly looking like the cause.
 """
 
 from __future__ import annotations
@@ -68,6 +77,10 @@ class Metrics:
     ac_at_3: float | None
     latency_p50_s: float | None
     latency_p95_s: float | None
+    culprits: int = 0
+    change_top1: float | None = None
+    change_top3: float | None = None
+    innocent_blamed: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values; floats rounded to 4 decimals for stable output."""
@@ -177,17 +190,29 @@ def evaluate(truth: Mapping[str, Any], events: Iterable[dict[str, Any]]) -> Metr
     by_id = {i["id"]: i for i in incidents}
     cascades = sorted(g for g, spec in groups.items() if spec.get("kind") == "cascade")
     ranks: list[int | None] = []
+    change_ranks: list[int | None] = []
+    blamed: list[bool] = []
+    has_changes = "changes" in truth
     order = {i["id"]: k for k, i in enumerate(incidents)}
     for group in cascades:
         held = Counter(assigned[fp] for fp in fingerprints
                        if alert_group[fp] == group and fp in assigned)
+        culprit = groups[group].get("culprit_change")
         if not held:
             ranks.append(None)
+            if culprit:
+                change_ranks.append(None)
             continue
         best = min(held, key=lambda inc: (-held[inc], order[inc]))
         services = _ranked_services(by_id[best])
         root = groups[group].get("root")
         ranks.append(services.index(root) + 1 if root in services else None)
+        suspects = [s for s in by_id[best].get("suspect_changes") or () if isinstance(s, dict)]
+        if culprit:
+            ids = [s.get("change_id") for s in suspects]
+            change_ranks.append(ids.index(culprit) + 1 if culprit in ids else None)
+        elif has_changes:
+            blamed.append(bool(suspects) and suspects[0].get("relation") == "root_cause")
 
     latencies = [s for s in (_latency_seconds(i) for i in incidents) if s is not None]
     records = int(truth.get("records", 0) or 0)
@@ -213,4 +238,10 @@ def evaluate(truth: Mapping[str, Any], events: Iterable[dict[str, Any]]) -> Metr
         ac_at_3=sum(1 for r in ranks if r is not None and r <= 3) / len(ranks) if ranks else None,
         latency_p50_s=percentile(latencies, 50),
         latency_p95_s=percentile(latencies, 95),
+        culprits=len(change_ranks),
+        change_top1=(sum(1 for r in change_ranks if r == 1) / len(change_ranks)
+                     if change_ranks else None),
+        change_top3=(sum(1 for r in change_ranks if r is not None and r <= 3) / len(change_ranks)
+                     if change_ranks else None),
+        innocent_blamed=sum(blamed) / len(blamed) if blamed else None,
     )

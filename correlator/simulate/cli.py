@@ -46,7 +46,8 @@ def register(subparsers: Any) -> None:
         help="simulate an alert storm with known ground truth",
         description="Write DIR/alerts.jsonl (Alertmanager v4 payloads, arrival order), "
         "DIR/truth.json, DIR/topology.json (the topology to give the engine) and "
-        "DIR/true_topology.json. Deterministic per seed.",
+        "DIR/true_topology.json; with the deploys family also DIR/changes.jsonl (canonical "
+        "change records). Deterministic per seed.",
     )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--topology", help="true topology file (YAML or node-link JSON)")
@@ -108,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {out}: {len(storm.payloads)} payloads, {truth['records']} alert records, "
         f"{len(truth['alerts'])} unique alerts in {len(truth['groups'])} groups "
-        f"(scenario {truth['scenario']}, seed {truth['seed']})",
+        f"(scenario {truth['scenario']}, seed {truth['seed']})"
+        + (f"; {len(storm.changes)} changes in changes.jsonl" if "changes" in truth else ""),
         file=sys.stderr,
     )
     return 0

@@ -3,7 +3,9 @@
 Each family stresses one thing that makes correlation hard in production:
 incidents that overlap, unrelated noise, a topology that is out of date,
 root alerts that arrive late, alerts that flap, and services the topology
-does not know. A scenario is a comma-separated list of families applied in
+does not know; ``deploys`` adds the changes behind cascades (and innocent
+ones around them) for change correlation, without altering the alerts.
+A scenario is a comma-separated list of families applied in
 order on top of a plain base storm (cascades with light noise); ``mixed``
 (alias ``baseline``) is a moderate dose of everything, and ``all`` is every
 family at full strength.
@@ -23,6 +25,7 @@ SCENARIOS: tuple[str, ...] = (
     "late_root",
     "flapping",
     "unknown",
+    "deploys",
 )
 """The scenario families; ``baseline`` is an alias of ``mixed`` and ``all`` combines the rest."""
 
@@ -59,6 +62,10 @@ class Knobs:
     repeat_interval_s: float = 600.0
     arrival_jitter_s: float = 4.0
     cluster: str = "prod-eu1"
+    deploys: bool = False  # write changes: culprit deploys before cascades, innocent ones around
+    culprit_probability: float = 0.8  # with deploys: share of cascades set off by a change
+    culprit_lead_min: tuple[float, float] = (1.0, 15.0)  # culprit lands this long before alerts
+    innocent_deploys_per_hour: float = 6.0  # with deploys: unrelated changes on random services
 
     def with_overrides(self, overrides: dict[str, Any]) -> Knobs:
         """Return a copy with ``overrides`` applied; unknown names are a ValueError."""
@@ -85,6 +92,7 @@ _FAMILY_OVERRIDES: dict[str, dict[str, Any]] = {
     "late_root": {"late_root_probability": 0.8},
     "flapping": {"flapping_fraction": 0.2},
     "unknown": {"unknown_fraction": 0.1},
+    "deploys": {"deploys": True},
 }
 
 

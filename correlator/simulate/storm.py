@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import orjson
 from correlator.codecs import encode_alertmanager
 from correlator.model import Alert, Status
 from correlator.simulate.delivery import Entry, Notification, dispatch
+from correlator.simulate.deploys import plan_changes
 from correlator.simulate.faults import plan_storm
 from correlator.simulate.labels import SimAlert, label_storm
 from correlator.simulate.perturb import degrade
@@ -37,22 +38,34 @@ class Storm:
 
     ``payloads`` are Alertmanager v4 webhook bodies in arrival order;
     ``given_topology`` is what the engine should be handed, ``true_topology``
-    is what the faults actually spread along.
+    is what the faults actually spread along. ``changes`` are canonical
+    change records in time order (only with the ``deploys`` knob).
     """
 
     payloads: list[dict[str, Any]]
     truth: dict[str, Any]
     given_topology: Topology
     true_topology: Topology
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
     def lines(self) -> list[bytes]:
         """The payloads as JSON Lines (no trailing newlines), as alerts.jsonl holds them."""
         return [orjson.dumps(p) for p in self.payloads]
 
+    def change_lines(self) -> list[bytes]:
+        """The change records as JSON Lines (no trailing newlines), as changes.jsonl holds them."""
+        return [orjson.dumps(c) for c in self.changes]
+
     def write(self, out_dir: Path) -> None:
-        """Write alerts.jsonl, truth.json, topology.json (given) and true_topology.json."""
+        """Write alerts.jsonl, truth.json, topology.json (given) and true_topology.json.
+
+        With deploys, also changes.jsonl.
+        """
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "alerts.jsonl").write_bytes(b"".join(line + b"\n" for line in self.lines()))
+        if self.truth.get("knobs", {}).get("deploys"):
+            (out_dir / "changes.jsonl").write_bytes(
+                b"".join(line + b"\n" for line in self.change_lines()))
         pretty = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
         (out_dir / "truth.json").write_bytes(orjson.dumps(self.truth, option=pretty) + b"\n")
         for name, topo in (("topology.json", self.given_topology),
@@ -143,4 +156,12 @@ def simulate(topology: Topology, scenario: str | Sequence[str], seed: int,
     truth["knobs"] = asdict(settings)
     truth["drift"] = drift.to_dict()
     truth["topology_version"] = {"true": topology.version, "given": given.version}
-    return Storm([_payload(n, origin) for n in notes], truth, given, topology)
+    changes: list[dict[str, Any]] = []
+    if settings.deploys:
+        changes, culprits = plan_changes(groups, topology, given,
+                                         random.Random(f"{seed}:changes"), settings, origin=origin)
+        for gid, change in culprits.items():
+            if gid in truth["groups"]:
+                truth["groups"][gid]["culprit_change"] = change
+        truth["changes"] = len(changes)
+    return Storm([_payload(n, origin) for n in notes], truth, given, topology, changes)

@@ -65,7 +65,9 @@ def topic_specs(settings: WorkerSettings) -> list[TopicSpec]:
 
 def admin_client(settings: WorkerSettings, timeout_s: float | None = None) -> KafkaAdminClient:
     """A kafka-python admin client, retrying until the cluster answers or time runs out."""
-    deadline = time.monotonic() + (timeout_s if timeout_s is not None else settings.kafka.startup_timeout_s)
+    deadline = time.monotonic() + (
+        timeout_s if timeout_s is not None else settings.kafka.startup_timeout_s
+    )
     last: Exception | None = None
     while True:
         try:
@@ -121,13 +123,19 @@ def _ensure(admin: KafkaAdminClient, specs: list[TopicSpec], replication: int) -
         if created:
             admin.wait_for_topics(created, timeout_ms=15_000)
             log.info("created topics: %s", ", ".join(sorted(created)))
-    described = {t["name"]: len(t.get("partitions") or ()) for t in admin.describe_topics([s.name for s in specs])}
+    described = {
+        t["name"]: len(t.get("partitions") or ())
+        for t in admin.describe_topics([s.name for s in specs])
+    }
     for spec in specs:
         have = described.get(spec.name, 0)
         if have and have < spec.partitions:
             log.warning(
                 "topic %s has %d partition(s), fewer than the configured %d; "
                 "running with %d (partitions are never changed automatically)",
-                spec.name, have, spec.partitions, have,
+                spec.name,
+                have,
+                spec.partitions,
+                have,
             )
     return sorted(created)

@@ -78,7 +78,9 @@ class DomainMap:
         count = 0
         for service in topology:
             mine = self.domain_of_service[service]
-            count += sum(1 for dep in topology.dependencies(service) if self.domain_of_service[dep] != mine)
+            count += sum(
+                1 for dep in topology.dependencies(service) if self.domain_of_service[dep] != mine
+            )
         return count
 
 
@@ -113,10 +115,7 @@ def _undirected(topology: Topology, nodes: Iterable[str]) -> nx.Graph:
     graph = nx.Graph()
     graph.add_nodes_from(members)
     edges = sorted(
-        (min(a, b), max(a, b))
-        for a in members
-        for b in topology.dependencies(a)
-        if b in keep
+        (min(a, b), max(a, b)) for a in members for b in topology.dependencies(a) if b in keep
     )
     graph.add_edges_from(edges)
     return graph
@@ -134,7 +133,7 @@ def _split(graph: nx.Graph, max_size: int, seed: int, depth: int) -> list[frozen
     )
     if len(communities) <= 1:
         return _chunk(graph, max_size)
-    for community in sorted(communities, key=lambda c: min(c)):
+    for community in sorted(communities, key=min):
         sub = graph.subgraph(sorted(community))
         for piece in sorted(nx.connected_components(sub), key=min):
             piece_graph = _rebuild(sub, piece)
@@ -150,9 +149,7 @@ def _rebuild(graph: nx.Graph, nodes: Iterable[str]) -> nx.Graph:
     return out
 
 
-def _coalesce(
-    graph: nx.Graph, groups: list[frozenset[str]], max_size: int
-) -> list[frozenset[str]]:
+def _coalesce(graph: nx.Graph, groups: list[frozenset[str]], max_size: int) -> list[frozenset[str]]:
     """Greedily merge adjacent groups while they fit, strongest connection first.
 
     Louvain optimises modularity, not size, so it often returns many small communities;
@@ -168,7 +165,8 @@ def _coalesce(
                 key = (min(x, y), max(x, y))
                 weights[key] = weights.get(key, 0) + 1
         fitting = [
-            (-w, key) for key, w in weights.items()
+            (-w, key)
+            for key, w in weights.items()
             if len(parts[key[0]]) + len(parts[key[1]]) <= max_size
         ]
         if not fitting:

@@ -25,8 +25,8 @@ from correlator.stream.settings import KafkaSettings
 __all__ = [
     "KafkaError",
     "OutputProducer",
-    "TopicRecord",
     "TopicFollower",
+    "TopicRecord",
     "read_latest",
 ]
 
@@ -48,7 +48,11 @@ class OutputProducer:
     """An aiokafka producer with the settings' security, started lazily on first use."""
 
     def __init__(
-        self, kafka: KafkaSettings, *, name: str, compression: str | None = None,
+        self,
+        kafka: KafkaSettings,
+        *,
+        name: str,
+        compression: str | None = None,
         linger_ms: int = 5,
     ) -> None:
         self._kafka = kafka
@@ -82,7 +86,10 @@ class OutputProducer:
         """Queue one record; the returned future resolves when the broker has it."""
         producer = await self._get()
         fut: asyncio.Future[object] = await producer.send(
-            topic, record.value, key=record.key, partition=partition,
+            topic,
+            record.value,
+            key=record.key,
+            partition=partition,
             headers=record.headers or None,
         )
         return fut
@@ -113,7 +120,9 @@ def _consumer(kafka: KafkaSettings, name: str) -> AIOKafkaConsumer:
     )
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str, timeout_s: float) -> list[TopicPartition]:
+async def _partitions(
+    consumer: AIOKafkaConsumer, topic: str, timeout_s: float
+) -> list[TopicPartition]:
     """Partitions of ``topic``. A group-less consumer tracks no topic metadata by itself, so
     ask the client to track this one (the call the aiokafka producer makes before sending)."""
     try:
@@ -143,7 +152,7 @@ async def read_latest(
             if loop.time() >= deadline:
                 raise KafkaError(f"timed out reading {topic} to its end")
             batches = await consumer.getmany(timeout_ms=500)
-            for tp, records in batches.items():
+            for records in batches.values():
                 for record in records:
                     if record.key in wanted:
                         if record.value is None:

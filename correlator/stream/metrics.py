@@ -17,7 +17,19 @@ from typing import TypeVar
 __all__ = ["DEFAULT_LATENCY_BUCKETS", "Counter", "Gauge", "Histogram", "Registry"]
 
 DEFAULT_LATENCY_BUCKETS: tuple[float, ...] = (
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
 )
 
 LabelValues = tuple[str, ...]

@@ -102,7 +102,7 @@ def produce_file(
                 handle: IO[bytes] = sys.stdin.buffer
             else:
                 try:
-                    handle = stack.enter_context(open(path, "rb"))  # noqa: SIM115
+                    handle = stack.enter_context(open(path, "rb"))
                 except OSError as exc:
                     raise CorrelatorError(f"cannot read {path}: {exc.strerror}") from None
             for record in iter_records(handle, whole=whole):
@@ -113,7 +113,9 @@ def produce_file(
                     _show(sent, total, started)
             producer.flush()
     except KafkaError as exc:
-        raise CorrelatorError(f"producing to {topic} failed after {sent} record(s): {exc}") from None
+        raise CorrelatorError(
+            f"producing to {topic} failed after {sent} record(s): {exc}"
+        ) from None
     finally:
         producer.close()
     if progress:

@@ -13,6 +13,10 @@ historical replay whose timestamps are years old.
 
 The engine's output depends only on the order of ingests, so calling ``advance`` once per
 batch instead of once per record gives the same incidents as the offline replay.
+
+An exception from the engine is a bug, never bad input; it is still contained per alert
+(the alert is dead-lettered with reason ``engine_error``), because one poison alert must
+not stop correlation for everything behind it.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ SNAPSHOT_RECORD_FORMAT = 1
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SnapshotHeader:
-    """What a snapshot covers: the input records of ``topic``/``partition`` below ``next_offset``."""
+    """What a snapshot covers: records of ``topic``/``partition`` below ``next_offset``."""
 
     topic: str
     partition: int
@@ -110,6 +114,10 @@ class BatchOutcome:
     skipped_alerts: int = 0
     #: Kafka timestamps (ms) of the raw input records behind the ingested alerts.
     origin_timestamps_ms: list[int] = field(default_factory=list)
+    #: Alerts the engine raised on (a bug): dead-lettered so the stream keeps flowing.
+    engine_errors: list[tuple[WireAlert, str]] = field(default_factory=list)
+    #: Set when ``advance`` raised; its events are lost for this batch (a bug as well).
+    advance_error: str | None = None
 
 
 class PartitionRunner:
@@ -178,10 +186,17 @@ class PartitionRunner:
                 ingested = True
                 if item.origin.timestamp_ms is not None:
                     out.origin_timestamps_ms.append(item.origin.timestamp_ms)
-                for notice in self.engine.ingest(item.alert):
-                    out.notices.append((notice, item))
+                try:
+                    notices = self.engine.ingest(item.alert)
+                except Exception as exc:  # an engine bug must not stop the stream
+                    out.engine_errors.append((item, f"{type(exc).__name__}: {exc}"))
+                    continue
+                out.notices.extend((notice, item) for notice in notices)
         if ingested or out.bad_records:
-            out.events = self.engine.advance()
+            try:
+                out.events = self.engine.advance()
+            except Exception as exc:
+                out.advance_error = f"{type(exc).__name__}: {exc}"
             self._last_input_wall = now
             self._anchor = self.engine.watermark
         return out

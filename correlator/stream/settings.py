@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -54,7 +55,9 @@ _APP_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
-_yaml_data: ContextVar[Mapping[str, Any]] = ContextVar("correlator_worker_yaml", default={})
+_yaml_data: ContextVar[Mapping[str, Any] | None] = ContextVar(
+    "correlator_worker_yaml", default=None
+)
 
 
 def _upper(value: object) -> object:
@@ -160,12 +163,10 @@ class KafkaSettings(_Section):
             config["ssl_context"] = self.ssl_context()
         return config
 
-    def ssl_context(self) -> Any:
+    def ssl_context(self) -> ssl.SSLContext | None:
         """An ``ssl.SSLContext`` for TLS listeners, or None for plaintext ones."""
         if not self.uses_ssl:
             return None
-        import ssl
-
         context = ssl.create_default_context(
             cafile=str(self.ssl_cafile) if self.ssl_cafile is not None else None
         )
@@ -215,9 +216,9 @@ class TopicSettings(_Section):
     #: Create missing topics at start-up (existing ones are left alone).
     create: bool = True
 
-    _names = field_validator(
-        "alerts", "incidents", "dlq", "topology", "repartition", "snapshots"
-    )(_check_topic)
+    _names = field_validator("alerts", "incidents", "dlq", "topology", "repartition", "snapshots")(
+        _check_topic
+    )
 
 
 class StreamSettings(_Section):
@@ -324,7 +325,7 @@ class WorkerSettings(BaseSettings):
             init_settings,
             env_settings,
             InitSettingsSource(settings_cls, init_kwargs=fallback),
-            InitSettingsSource(settings_cls, init_kwargs=dict(_yaml_data.get())),
+            InitSettingsSource(settings_cls, init_kwargs=dict(_yaml_data.get() or {})),
         )
 
     # -- derived values ---------------------------------------------------------------

@@ -114,9 +114,7 @@ def tail_incidents(
             for tp in sorted(batches, key=lambda t: t.partition):
                 for record in batches[tp]:
                     if as_json:
-                        sys.stdout.write(
-                            (record.value or b"").decode("utf-8", "replace") + "\n"
-                        )
+                        sys.stdout.write((record.value or b"").decode("utf-8", "replace") + "\n")
                     else:
                         try:
                             event = parse_incident_record(record.value)

@@ -35,18 +35,21 @@ class WorkerMetrics:
             "correlator_records_in_total", "Raw input records consumed.", ["topic"]
         )
         self.alerts_decoded = r.counter(
-            "correlator_alerts_decoded_total", "Alerts decoded from raw records, by wire format.",
+            "correlator_alerts_decoded_total",
+            "Alerts decoded from raw records, by wire format.",
             ["format"],
         )
         self.rejects = r.counter(
-            "correlator_rejected_records_total", "Records sent to the dead-letter topic, by reason.",
+            "correlator_rejected_records_total",
+            "Records sent to the dead-letter topic, by reason.",
             ["reason"],
         )
         self.dlq_records = r.counter(
             "correlator_dlq_records_total", "Records written to the dead-letter topic."
         )
         self.http_requests = r.counter(
-            "correlator_http_ingest_requests_total", "Alert ingest HTTP requests, by endpoint and status.",
+            "correlator_http_ingest_requests_total",
+            "Alert ingest HTTP requests, by endpoint and status.",
             ["endpoint", "code"],
         )
         self.incident_events = r.counter(
@@ -64,45 +67,89 @@ class WorkerMetrics:
             "correlator_snapshots_total", "Engine snapshots written, by result.", ["result"]
         )
         self.restores = r.counter(
-            "correlator_snapshot_restores_total", "Partition engines restored, by outcome.", ["outcome"]
+            "correlator_snapshot_restores_total",
+            "Partition engines restored, by outcome.",
+            ["outcome"],
         )
         self.internal_errors = r.counter(
-            "correlator_internal_errors_total", "Unexpected errors caught in the pipeline.", ["stage"]
+            "correlator_internal_errors_total",
+            "Unexpected errors caught in the pipeline.",
+            ["stage"],
         )
         self.batch_latency = r.histogram(
             "correlator_processing_latency_seconds",
-            "Time from an input record's Kafka timestamp until its alerts were folded into an engine.",
+            "Seconds from an input record's Kafka timestamp until its alerts reached an engine.",
             buckets=LATENCY_BUCKETS,
         )
         self.batch_size = r.histogram(
-            "correlator_batch_records", "Records per processed batch, by stage.", ["stage"],
+            "correlator_batch_records",
+            "Records per processed batch, by stage.",
+            ["stage"],
             buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
         )
-        r.gauge("correlator_engine_alerts_total", "Alerts ingested by the engines of this worker's partitions.",
-                source=lambda: self._stat("alerts"), kind="counter")
-        r.gauge("correlator_engine_duplicates_total", "Duplicate alerts (re-sends) folded into known ones.",
-                source=lambda: self._stat("duplicates"), kind="counter")
-        r.gauge("correlator_engine_late_alerts_total", "Alerts that arrived behind the watermark.",
-                source=lambda: self._stat("late"), kind="counter")
-        r.gauge("correlator_engine_future_alerts_total", "Alerts quarantined for future timestamps.",
-                source=lambda: self._stat("future"), kind="counter")
-        r.gauge("correlator_engine_incidents_opened_total", "Incidents opened.",
-                source=lambda: self._stat("incidents_opened"), kind="counter")
-        r.gauge("correlator_engine_incidents_resolved_total", "Incidents resolved.",
-                source=lambda: self._stat("incidents_resolved"), kind="counter")
-        r.gauge("correlator_engine_incidents_merged_total", "Incidents merged into another.",
-                source=lambda: self._stat("incidents_merged"), kind="counter")
-        r.gauge("correlator_open_incidents", "Incidents currently open on this worker.",
-                source=lambda: {(): float(open_incidents())})
+        r.gauge(
+            "correlator_engine_alerts_total",
+            "Alerts ingested by the engines of this worker's partitions.",
+            source=lambda: self._stat("alerts"),
+            kind="counter",
+        )
+        r.gauge(
+            "correlator_engine_duplicates_total",
+            "Duplicate alerts (re-sends) folded into known ones.",
+            source=lambda: self._stat("duplicates"),
+            kind="counter",
+        )
+        r.gauge(
+            "correlator_engine_late_alerts_total",
+            "Alerts that arrived behind the watermark.",
+            source=lambda: self._stat("late"),
+            kind="counter",
+        )
+        r.gauge(
+            "correlator_engine_future_alerts_total",
+            "Alerts quarantined for future timestamps.",
+            source=lambda: self._stat("future"),
+            kind="counter",
+        )
+        r.gauge(
+            "correlator_engine_incidents_opened_total",
+            "Incidents opened.",
+            source=lambda: self._stat("incidents_opened"),
+            kind="counter",
+        )
+        r.gauge(
+            "correlator_engine_incidents_resolved_total",
+            "Incidents resolved.",
+            source=lambda: self._stat("incidents_resolved"),
+            kind="counter",
+        )
+        r.gauge(
+            "correlator_engine_incidents_merged_total",
+            "Incidents merged into another.",
+            source=lambda: self._stat("incidents_merged"),
+            kind="counter",
+        )
+        r.gauge(
+            "correlator_open_incidents",
+            "Incidents currently open on this worker.",
+            source=lambda: {(): float(open_incidents())},
+        )
         r.gauge(
             "correlator_compression_ratio",
             "1 - incidents opened / distinct alerts ingested (higher: fewer things to look at).",
             source=self._compression,
         )
-        r.gauge("correlator_consumer_lag", "Records not yet consumed, by topic.", ["topic"],
-                source=consumer_lag)
-        r.gauge("correlator_ready", "1 when the worker has its topology and partitions.",
-                source=lambda: {(): 1.0 if ready() else 0.0})
+        r.gauge(
+            "correlator_consumer_lag",
+            "Records not yet consumed, by topic.",
+            ["topic"],
+            source=consumer_lag,
+        )
+        r.gauge(
+            "correlator_ready",
+            "1 when the worker has its topology and partitions.",
+            source=lambda: {(): 1.0 if ready() else 0.0},
+        )
         for kind in _INCIDENT_KINDS:
             self.incident_events.inc(0, kind)
 

@@ -136,8 +136,23 @@ def decode_batch(value: bytes) -> list[WireAlert]:
 def _from_row(topic: str, row: Any) -> WireAlert:
     if type(row) is not list or len(row) != _FIELDS:
         raise ValueError(f"expected a list of {_FIELDS} fields")
-    (fp, source, service, name, severity, status, starts, ends, labels, annotations, summary,
-     partition, offset, ts, index) = row
+    (
+        fp,
+        source,
+        service,
+        name,
+        severity,
+        status,
+        starts,
+        ends,
+        labels,
+        annotations,
+        summary,
+        partition,
+        offset,
+        ts,
+        index,
+    ) = row
     for text in (fp, source, service, name, summary):
         if type(text) is not str:
             raise TypeError("text field is not a string")

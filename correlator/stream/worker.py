@@ -190,7 +190,6 @@ class CorrelatorWorker:
             worker.execute_from_commandline()
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 1
-        return 0
 
     # ------------------------------------------------------------------ state views
 
@@ -230,7 +229,10 @@ class CorrelatorWorker:
         domains = self._router.domains
         log.info(
             "topology %s active: %d services, %d domain(s) (max size %d)",
-            topology.version, len(topology), len(domains.domains), domains.max_size,
+            topology.version,
+            len(topology),
+            len(domains.domains),
+            domains.max_size,
         )
         self._topology_ready.set()
 
@@ -292,7 +294,9 @@ class CorrelatorWorker:
 
     async def _ingest_agent(self, stream: Any) -> None:
         await self._topology_ready.wait()
-        async for events in stream.take_events(self._stream.batch_size, self._stream.batch_within_s):
+        async for events in stream.take_events(
+            self._stream.batch_size, self._stream.batch_within_s
+        ):
             try:
                 await self._ingest_batch(events)
             except asyncio.CancelledError:
@@ -399,12 +403,39 @@ class CorrelatorWorker:
             if notice.kind is not NoticeKind.FUTURE:
                 continue
             origin = item.origin
-            letter = DeadLetter("future", notice.reason, origin.topic, origin.partition,
-                                origin.offset, origin.timestamp_ms)
+            letter = DeadLetter(
+                "future",
+                notice.reason,
+                origin.topic,
+                origin.partition,
+                origin.offset,
+                origin.timestamp_ms,
+            )
             letters.append(dead_letter(letter, orjson.dumps(encode_canonical(item.alert))))
             self.metrics.rejects.inc(1, "future")
+        for item, error in outcome.engine_errors:
+            origin = item.origin
+            letter = DeadLetter(
+                "engine_error",
+                error,
+                origin.topic,
+                origin.partition,
+                origin.offset,
+                origin.timestamp_ms,
+            )
+            letters.append(dead_letter(letter, orjson.dumps(encode_canonical(item.alert))))
+            self.metrics.rejects.inc(1, "engine_error")
+            self.metrics.internal_errors.inc(1, "engine")
+            log.error("engine failed on alert %s: %s", item.alert.fingerprint, error)
+        if outcome.advance_error is not None:
+            self.metrics.internal_errors.inc(1, "engine")
+            log.error(
+                "engine advance failed (partition %d): %s", runner.partition, outcome.advance_error
+            )
         for offset, error in outcome.bad_records:
-            letter = DeadLetter("internal_decode", error, runner.topic, runner.partition, offset, None)
+            letter = DeadLetter(
+                "internal_decode", error, runner.topic, runner.partition, offset, None
+            )
             letters.append(dead_letter(letter, b""))
             self.metrics.rejects.inc(1, "internal_decode")
         if letters:
@@ -415,11 +446,15 @@ class CorrelatorWorker:
         source = self._stream.event_source
         for event in events:
             self._inflight.append(
-                await self._producer.send(self._topics.incidents, incident_record(event, source=source))
+                await self._producer.send(
+                    self._topics.incidents, incident_record(event, source=source)
+                )
             )
             self.metrics.incident_events.inc(1, event.status.value)
         if len(self._inflight) > 10_000:
-            self._inflight = [f for f in self._inflight if not f.done() or f.exception() is not None]
+            self._inflight = [
+                f for f in self._inflight if not f.done() or f.exception() is not None
+            ]
 
     # ------------------------------------------------------------------ snapshots
 
@@ -427,7 +462,9 @@ class CorrelatorWorker:
         """A runner for ``partition``, from its latest snapshot when there is one."""
         assert self._topology is not None
         now = time.time()
-        runner = PartitionRunner(self._repartition_name, partition, self._topology, self.config, now=now)
+        runner = PartitionRunner(
+            self._repartition_name, partition, self._topology, self.config, now=now
+        )
         key = str(partition).encode()
         try:
             found = await read_latest(self.settings.kafka, self.settings.snapshots_topic, [key])
@@ -444,7 +481,9 @@ class CorrelatorWorker:
                 self.metrics.restores.inc(1, "restored")
                 log.info(
                     "partition %d: restored snapshot covering offsets < %d (%d bytes)",
-                    partition, header.next_offset, len(value),
+                    partition,
+                    header.next_offset,
+                    len(value),
                 )
             except SnapshotError as exc:
                 runner = PartitionRunner(
@@ -511,11 +550,16 @@ class CorrelatorWorker:
                 return
             now = time.time()
             for partition in sorted(self._runners):
-                events = self._runners[partition].idle_tick(
-                    now=now,
-                    idle_after_s=self._stream.idle_advance_after_s,
-                    time_scale=self._stream.idle_time_scale,
-                )
+                try:
+                    events = self._runners[partition].idle_tick(
+                        now=now,
+                        idle_after_s=self._stream.idle_advance_after_s,
+                        time_scale=self._stream.idle_time_scale,
+                    )
+                except Exception as exc:  # an engine bug: keep the timer alive
+                    self.metrics.internal_errors.inc(1, "engine")
+                    log.error("idle advance failed (partition %d): %s", partition, exc)
+                    continue
                 await self._send_events(events)
 
     async def _lag_timer(self) -> None:
@@ -537,7 +581,8 @@ class CorrelatorWorker:
 
     # ------------------------------------------------------------------ rebalancing
 
-    async def _on_revoked(self, sender: Any, revoked: set[TP], **_: Any) -> None:
+    async def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kw: Any) -> None:
+        revoked: set[TP] = args[0] if args else kw.get("revoked", set())
         mine = sorted(tp.partition for tp in revoked if tp.topic == self._repartition_name)
         if not mine:
             return
@@ -549,7 +594,8 @@ class CorrelatorWorker:
             self.metrics.internal_errors.inc(1, "rebalance")
             log.exception("checkpoint on revoke failed: %s", exc)
 
-    async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
+    async def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kw: Any) -> None:
+        assigned: set[TP] = args[0] if args else kw.get("assigned", set())
         mine = {tp.partition for tp in assigned if tp.topic == self._repartition_name}
         try:
             async with self._lock:
@@ -608,9 +654,7 @@ class CorrelatorWorker:
 
         class Metrics(View):
             async def get(self, request: Request) -> Response:
-                return self.text(
-                    worker.metrics.render(), content_type="text/plain; version=0.0.4"
-                )
+                return self.text(worker.metrics.render(), content_type="text/plain; version=0.0.4")
 
         class Incidents(View):
             async def get(self, request: Request) -> Response:
@@ -644,7 +688,8 @@ class CorrelatorWorker:
     ) -> tuple[int, dict[str, Any]]:
         """Validate an HTTP alert body with the codecs and write it, unchanged, to ``alerts``."""
         limit = self.settings.web.max_body_bytes
-        length = request.content_length
+        declared = request.headers.get("Content-Length", "")
+        length = int(declared) if declared.isdigit() else None
         if length is not None and length > limit:
             return 413, {"error": "too_large", "detail": f"body exceeds {limit} bytes"}
         try:
