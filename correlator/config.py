@@ -69,7 +69,7 @@ class EngineConfig:
     #: How much LATER than a symptom's alert the explaining (cause) alert may
     #: start: root-cause rules often carry long ``for:`` clauses, so a
     #: database alert can start minutes after the errors it causes upstream.
-    cause_lag: timedelta = timedelta(minutes=10)
+    cause_lag: timedelta = timedelta(minutes=5)
     #: Fallback links, used only when an alert has no explainer and no
     #: same-service peer: a service within max_hops in any direction (a
     #: missing or sibling edge), or any service for one outside the topology,
@@ -150,11 +150,13 @@ class EngineConfig:
         return out
 
 
-_DURATION_FIELDS = {
-    f.name for f in fields(EngineConfig) if f.type in ("timedelta", timedelta)
-}
+_DURATION_FIELDS = {f.name for f in fields(EngineConfig) if f.type in ("timedelta", timedelta)}
 _INT_FIELDS = {
-    "max_hops", "flap_threshold", "max_candidates", "max_payload_bytes", "max_payload_depth",
+    "max_hops",
+    "flap_threshold",
+    "max_candidates",
+    "max_payload_bytes",
+    "max_payload_depth",
     "rank_max_hops",
 }
 _KNOWN = {f.name for f in fields(EngineConfig)}

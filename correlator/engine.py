@@ -36,11 +36,11 @@ from correlator.model import Alert, Severity, Status
 from correlator.resolution import ServiceResolver
 from correlator.rootcause import ServiceSignal, rank_candidates
 from correlator.state import (
-    TimeIndex,
     Closed,
     Incident,
     Member,
     ParentRank,
+    TimeIndex,
     Timers,
     dump_incident,
     load_incident,
@@ -50,6 +50,13 @@ from topology import Topology
 SNAPSHOT_FORMAT = 1
 _UNKNOWN_PREFIX = "\x00"  # index key prefix keeping unknown names apart from topology ids
 _RELATED_CACHE_LIMIT = 50_000
+
+# Link tiers, strongest first (the first element of a ParentRank).
+TIER_EXPLAINER = 0  # a dependency's alert, started within link_window
+TIER_PEER = 1  # a same-service alert within gap
+TIER_LATE_CAUSE = 2  # a dependency's alert started up to cause_lag after the symptom
+TIER_NEARBY = 3  # fallback: within max_hops in any direction (proximity_window)
+TIER_TIME = 4  # fallback: a service outside the topology, by time alone
 
 
 class NoticeKind(StrEnum):
@@ -84,7 +91,7 @@ class EngineStats:
     flapping: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def _ts(value: datetime) -> float:
@@ -112,7 +119,9 @@ class Engine:
         self._topology = topology
         self._resolver = ServiceResolver(topology, cfg.service_label_keys)
         self._reach_cache: dict[str, dict[str, Mapping[str, int]]] = {
-            "dependencies": {}, "dependents": {}, "both": {},
+            "dependencies": {},
+            "dependents": {},
+            "both": {},
         }
         self._reset_state()
 
@@ -127,7 +136,9 @@ class Engine:
         self._counts_dirty: dict[str, None] = {}  # only duplicate counts changed
         self._timers = Timers()
         self._buffer: list[tuple[float, str]] = []  # reorder buffer: (event time, fingerprint)
-        self._pending: dict[str, list[Alert]] = {}  # buffered alerts per fingerprint, in arrival order
+        self._pending: dict[
+            str, list[Alert]
+        ] = {}  # buffered alerts per fingerprint, in arrival order
         self._closed: dict[str, Closed] = {}
         self._closed_order: list[tuple[float, str]] = []
         self._used_ids: dict[str, None] = {}
@@ -164,7 +175,9 @@ class Engine:
 
     @property
     def open_incidents(self) -> int:
-        return sum(1 for inc in self._incidents.values() if inc.merged_into is None and not inc.resolved)
+        return sum(
+            1 for inc in self._incidents.values() if inc.merged_into is None and not inc.resolved
+        )
 
     def ingest(self, alert: Alert) -> list[AlertNotice]:
         """Fold one alert into the state.
@@ -175,7 +188,11 @@ class Engine:
         self.stats.alerts += 1
         clock = self._clock
         event = alert.event_time
-        t = _ts(event) if event is not None else (clock if clock is not None else _ts(alert.starts_at))
+        t = (
+            _ts(event)
+            if event is not None
+            else (clock if clock is not None else _ts(alert.starts_at))
+        )
         if windows.is_future(t, clock, self._future):
             self.stats.future += 1
             return [
@@ -236,13 +253,17 @@ class Engine:
             self.stats.stale += 1
             self.stats.duplicates += 1
             return AlertNotice(
-                NoticeKind.STALE, alert, "re-send of an alert whose incident is closed",
+                NoticeKind.STALE,
+                alert,
+                "re-send of an alert whose incident is closed",
                 closed.incident_id,
             )
         incident = self._place(alert, t, late)
         if late:
             self.stats.late += 1
-            return AlertNotice(NoticeKind.LATE, alert, "event time behind the watermark", incident.id)
+            return AlertNotice(
+                NoticeKind.LATE, alert, "event time behind the watermark", incident.id
+            )
         return None
 
     def ingest_many(self, alerts: Iterable[Alert]) -> list[AlertNotice]:
@@ -301,7 +322,11 @@ class Engine:
             incident = self._incidents.get(incident_id)
             if incident is None or incident_id in self._dirty:
                 continue
-            last = incident.first_emitted_at if incident.last_emitted_at is None else incident.last_emitted_at
+            last = (
+                incident.first_emitted_at
+                if incident.last_emitted_at is None
+                else incident.last_emitted_at
+            )
             if force or last is None or clock - last >= interval:
                 self._dirty[incident_id] = None
             else:
@@ -372,7 +397,9 @@ class Engine:
             member.ends_at = t
             incident.updated_at = max(incident.updated_at, t)
             if incident.all_resolved():
-                self._resolve(incident, max(m.ends_at or t for m in incident.members.values()), "alerts")
+                self._resolve(
+                    incident, max(m.ends_at or t for m in incident.members.values()), "alerts"
+                )
             changed = True
         else:
             self.stats.duplicates += 1
@@ -411,8 +438,10 @@ class Engine:
         member.status = alert.status
         member.summary = alert.summary
         member.starts_at = _ts(alert.starts_at)
-        member.ends_at = _ts(alert.ends_at) if alert.ends_at is not None else (
-            t if alert.status is Status.RESOLVED else None
+        member.ends_at = (
+            _ts(alert.ends_at)
+            if alert.ends_at is not None
+            else (t if alert.status is Status.RESOLVED else None)
         )
         member.group_time = group_time
         member.count = 1
@@ -429,9 +458,7 @@ class Engine:
             incident = self._incidents[parent.incident]
             self._link(member, parent, rank)
         else:
-            roots = [
-                self._incidents[z.incident] for z, _ in explainees if z.parent is None
-            ]
+            roots = [self._incidents[z.incident] for z, _ in explainees if z.parent is None]
             if roots:
                 incident = min(roots, key=lambda inc: inc.seq)
             else:
@@ -447,7 +474,9 @@ class Engine:
             incident.resolved_at = None
             incident.resolved_reason = None
         elif alert.status is Status.RESOLVED and incident.all_resolved():
-            self._resolve(incident, max(m.ends_at or t for m in incident.members.values()), "alerts")
+            self._resolve(
+                incident, max(m.ends_at or t for m in incident.members.values()), "alerts"
+            )
         incident.last_activity = max(incident.last_activity, self._clock or t)
         incident.updated_at = max(incident.updated_at, t)
         self._touch(incident)
@@ -479,13 +508,13 @@ class Engine:
         t = member.group_time
         out: dict[str, tuple[Member, ParentRank]] = {}
         for z, tier, hops in self._neighbours(member, as_child=False):
-            if tier == 1 and z.parent is not None:
+            if tier == TIER_PEER and z.parent is not None:
                 continue  # peers adopt only unexplained alerts
             rank = self._rank(child=z, parent=member, tier=tier, hops=hops)
             if rank is None or (z.parent_rank is not None and rank >= z.parent_rank):
                 continue
             # A cause may start up to cause_lag after its symptoms, beyond the gap.
-            slack = self._cause_lag if tier == 0 else 0.0
+            slack = self._cause_lag if rank[0] == TIER_LATE_CAUSE else 0.0
             if not self._accepts(self._incidents[z.incident], t, slack=slack):
                 continue
             current = out.get(z.fingerprint)
@@ -498,11 +527,10 @@ class Engine:
     def _neighbours(self, member: Member, *, as_child: bool) -> Iterator[tuple[Member, int, int]]:
         """Live members that could link with ``member``, with the link tier and hops.
 
-        Tiers, strongest first: 0 an explainer on a dependency (or, seen from
-        the cause, a symptom on a dependent); 1 a same-service peer; 2 a
-        service within max_hops in any direction (missing or sibling edges);
-        3 a service outside the topology, by time alone. Only members whose
-        times can fit the tier's window are visited (a per-service time index).
+        Yields TIER_EXPLAINER for any dependency relation (``_rank`` decides
+        between explainer and late cause from the times), TIER_PEER for the
+        same service, and the fallback tiers when proximity_window is set.
+        Only members whose times can fit are visited (a per-service time index).
         """
         me = member.fingerprint
         t = member.group_time
@@ -518,41 +546,47 @@ class Engine:
             for key, hops in self._active_within(self._reach(member.service, direction)):
                 if hops > 0:
                     for fp in self._by_key[key].between(lo0, hi0):
-                        yield self._live_member(fp), 0, hops
+                        yield self._live_member(fp), TIER_EXPLAINER, hops
             if near > 0:
                 for key, hops in self._active_within(self._reach(member.service, "both")):
                     if hops > 0:
                         for fp in self._by_key[key].between(t - near, t + near):
-                            yield self._live_member(fp), 2, hops
+                            yield self._live_member(fp), TIER_NEARBY, hops
                 for fp in self._unknown:
-                    yield self._live_member(fp), 3, 0
+                    yield self._live_member(fp), TIER_TIME, 0
         elif near > 0:
             for key, index in self._by_key.items():
                 if key != member.key:
                     for fp in index.between(t - near, t + near):
-                        yield self._live_member(fp), 3, 0
+                        yield self._live_member(fp), TIER_TIME, 0
         same = self._by_key.get(member.key)
         if same is not None:
             for fp in same.between(t - self._gap, t + self._gap):
                 if fp != me:
-                    yield self._live_member(fp), 1, 0
+                    yield self._live_member(fp), TIER_PEER, 0
 
     def _rank(self, *, child: Member, parent: Member, tier: int, hops: int) -> ParentRank | None:
-        """How good ``parent`` is as the link of ``child``; None if times do not fit."""
+        """How good ``parent`` is as the link of ``child``; None if times do not fit.
+
+        A dependency whose alert started within link_window of the symptom's
+        explains it (tier 0). One that started later, up to cause_lag, is a
+        *late cause* (tier 2): weaker than a same-service peer, so that it
+        adopts only alerts nothing else explains (the top of a symptom tree),
+        instead of pulling symptoms away from causes that were there in time.
+        """
         offset = abs(child.group_time - parent.group_time)
-        if tier == 0:
-            if not self._explains_in_time(cause_at=parent.group_time, symptom_at=child.group_time):
+        if tier == TIER_EXPLAINER:
+            lag = parent.group_time - child.group_time
+            if lag < -self._link_window or lag > self._cause_lag:
                 return None
-        elif tier == 1:
+            if lag > self._link_window:
+                tier = TIER_LATE_CAUSE
+        elif tier == TIER_PEER:
             if offset > self._gap:
                 return None
         elif offset > self._proximity:
             return None
         return (tier, hops, offset, parent.fingerprint)
-
-    def _explains_in_time(self, *, cause_at: float, symptom_at: float) -> bool:
-        """A cause starts at most link_window before, or cause_lag after, its symptom."""
-        return -self._link_window <= cause_at - symptom_at <= self._cause_lag
 
     def _active_within(self, reach: Mapping[str, int]) -> list[tuple[str, int]]:
         """Service keys within reach that have live members, nearest first."""
@@ -572,11 +606,11 @@ class Engine:
         child.parent_rank = rank
         parent.children[child.fingerprint] = None
         tier, hops = rank[0], rank[1]
-        if tier == 1:
+        if tier == TIER_PEER:
             child.joined = JoinedBy(JoinReason.SAME_SERVICE, via=parent.fingerprint, hops=0)
-        elif tier == 3:
+        elif tier == TIER_TIME:
             child.joined = JoinedBy(JoinReason.TIME, via=parent.fingerprint)
-        elif tier == 2:
+        elif tier == TIER_NEARBY:
             child.joined = JoinedBy(
                 JoinReason.NEARBY,
                 via=parent.fingerprint,
@@ -882,7 +916,9 @@ class Engine:
             updated_at=incident.updated_at,
             resolved_at=incident.resolved_at,
             resolved_reason=incident.resolved_reason,
-            first_emitted_at=incident.first_emitted_at if incident.first_emitted_at is not None else clock,
+            first_emitted_at=incident.first_emitted_at
+            if incident.first_emitted_at is not None
+            else clock,
             severity=severity.value,
             title=_title(candidates[0].service if candidates else "?", known, unknown, members),
             candidates=candidates,
@@ -911,7 +947,9 @@ class Engine:
             ],
             "closed_order": self._closed_order,
             "buffer": sorted(self._buffer),
-            "pending": {fp: [encode_canonical(a) for a in alerts] for fp, alerts in self._pending.items()},
+            "pending": {
+                fp: [encode_canonical(a) for a in alerts] for fp, alerts in self._pending.items()
+            },
             "incidents": [dump_incident(inc) for inc in self._incidents.values()],
         }
         return orjson.dumps(state)
@@ -922,7 +960,8 @@ class Engine:
             state = orjson.loads(data)
             if not isinstance(state, dict) or state.get("format") != SNAPSHOT_FORMAT:
                 raise SnapshotError(
-                    f"unsupported snapshot format {state.get('format') if isinstance(state, dict) else '?'}"
+                    "unsupported snapshot format "
+                    f"{state.get('format') if isinstance(state, dict) else '?'}"
                 )
             self._reset_state()
             self._clock = state["clock"]
@@ -935,7 +974,8 @@ class Engine:
             self._closed_order = [(float(c), str(fp)) for c, fp in state["closed_order"]]
             self._buffer = [(float(t), str(fp)) for t, fp in state["buffer"]]
             self._pending = {
-                fp: [_decode_pending(raw) for raw in alerts] for fp, alerts in state["pending"].items()
+                fp: [_decode_pending(raw) for raw in alerts]
+                for fp, alerts in state["pending"].items()
             }
             for raw in state["incidents"]:
                 incident = load_incident(raw)
@@ -977,9 +1017,10 @@ def _title(root: str, known: list[str], unknown: list[str], members: list[Member
         names = sorted({m.name for m in members})
         what = names[0] if len(names) == 1 else f"{len(names)} alert kinds"
         return f"{root}: {what} ({len(members)} alerts, {firing} firing)"
-    return f"{root} and {services - 1} related services degraded ({len(members)} alerts, {firing} firing)"
-
-
+    return (
+        f"{root} and {services - 1} related services degraded "
+        f"({len(members)} alerts, {firing} firing)"
+    )
 
 
 def _min_opt(a: float | None, b: float | None) -> float | None:

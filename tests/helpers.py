@@ -88,5 +88,5 @@ def groups(events: Iterable[IncidentEvent]) -> list[frozenset[str]]:
     """The final grouping as a sorted list of fingerprint sets."""
     return sorted(
         (frozenset(m.fingerprint for m in e.alerts) for e in final_state(events).values()),
-        key=lambda g: sorted(g),
+        key=sorted,
     )
