@@ -54,7 +54,7 @@ def _open_out(path: str, stack: ExitStack) -> IO[bytes]:
     if path == "-":
         return sys.stdout.buffer
     try:
-        return stack.enter_context(open(path, "wb"))  # noqa: SIM115
+        return stack.enter_context(open(path, "wb"))
     except OSError as exc:
         raise CorrelatorError(f"cannot write {path}: {exc.strerror}") from None
 
@@ -110,8 +110,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     topo = load_topology(args.topology)
     changes, change_rejects = _read_changes(args.changes, config) if args.changes else ([], [])
     enricher = Enricher(topo, changes_config, gate_config)
-    for service, remaining in sorted(_read_slo_state(args.slo_state).items()
-                                     if args.slo_state else ()):
+    for service, remaining in sorted(
+        _read_slo_state(args.slo_state).items() if args.slo_state else ()
+    ):
         enricher.seed_budget(service, remaining)
     with ExitStack() as stack:
         lines = _open_in(args.input, stack)
@@ -134,8 +135,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
             on_reject(record)
         tty = sys.stderr.isatty() and not args.quiet
         result = replay_lines(
-            lines, topo, config, on_record=on_record, on_reject=on_reject,
-            on_progress=_progress(tty), changes=changes, enricher=enricher,
+            lines,
+            topo,
+            config,
+            on_record=on_record,
+            on_reject=on_reject,
+            on_progress=_progress(tty),
+            changes=changes,
+            enricher=enricher,
             on_gate_event=on_gate_event,
         )
         result.stats.rejects += len(change_rejects)
@@ -170,16 +177,25 @@ def _add_replay(sub: Any) -> None:
     p.add_argument("--output", default="-", help="incident events JSON Lines, or - for stdout")
     p.add_argument("--config", help="engine config YAML (default: configs/engine.yaml if present)")
     p.add_argument("--rejects", help="write rejected lines here (JSON Lines with reasons)")
-    p.add_argument("--changes", metavar="FILE",
-                   help="change events (JSON Lines: canonical records, CDEvents, PagerDuty "
-                   "change events), merged in by event time to rank suspect changes")
-    p.add_argument("--slo-state", metavar="FILE",
-                   help='JSON {"service": remaining budget fraction}: budget already spent '
-                   "before the input")
-    p.add_argument("--gate-events", metavar="FILE",
-                   help="write deploy gate changes here (JSON Lines)")
-    p.add_argument("--gate-state", metavar="FILE",
-                   help="write the final deploy gate state (JSON, read by `correlator gate`)")
+    p.add_argument(
+        "--changes",
+        metavar="FILE",
+        help="change events (JSON Lines: canonical records, CDEvents, PagerDuty "
+        "change events), merged in by event time to rank suspect changes",
+    )
+    p.add_argument(
+        "--slo-state",
+        metavar="FILE",
+        help='JSON {"service": remaining budget fraction}: budget already spent before the input',
+    )
+    p.add_argument(
+        "--gate-events", metavar="FILE", help="write deploy gate changes here (JSON Lines)"
+    )
+    p.add_argument(
+        "--gate-state",
+        metavar="FILE",
+        help="write the final deploy gate state (JSON, read by `correlator gate`)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     p.set_defaults(func=cmd_replay)
 
@@ -201,10 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugin_registrars() -> list[Callable[[Any], None]]:
     """Sub-commands that live next to the code they drive."""
     from correlator.evaluate.cli import register as evaluate
+    from correlator.explain_cli import register as explain
     from correlator.simulate.cli import register as simulate
     from correlator.stream.cli import register as stream
 
-    return [simulate, evaluate, stream, register_gate]
+    return [simulate, evaluate, explain, stream, register_gate]
 
 
 def main(argv: list[str] | None = None) -> int:

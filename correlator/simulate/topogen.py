@@ -102,6 +102,8 @@ def _pick(
 ) -> list[_Node]:
     """Choose up to ``k`` distinct callees: preferential attachment plus domain affinity."""
     chosen: list[_Node] = []
+    if len(pool) > _EXACT_POOL:
+        pool = _shortlist(rng, pool)
     candidates = [c for c in pool if c.id != caller.id and c.id not in caller.deps]
     for _ in range(min(k, len(candidates))):
         weights = [
@@ -114,11 +116,41 @@ def _pick(
     return chosen
 
 
+_EXACT_POOL = 400
+
+
+def _shortlist(rng: random.Random, pool: list[_Node]) -> list[_Node]:
+    """A bounded candidate list for huge pools, keeping preferential attachment.
+
+    Exact weighted sampling over the whole pool costs O(pool) per pick, so
+    O(n^2) for a large graph. Half the shortlist is uniform; the other half is
+    drawn from the list of every edge's callee (a node appears once per
+    caller: the Barabasi-Albert trick), so hubs keep growing.
+    """
+    size = _EXACT_POOL // 2
+    members = _POOL_IDS.get(id(pool))
+    if members is None or members[0] != len(pool):
+        members = (len(pool), {c.id for c in pool})
+        _POOL_IDS[id(pool)] = members
+    ids = members[1]
+    picked: dict[str, _Node] = {c.id: c for c in rng.sample(pool, size)}
+    if _ENDPOINTS:
+        for node in rng.choices(_ENDPOINTS, k=size * 2):
+            if node.id in ids:
+                picked.setdefault(node.id, node)
+    return list(picked.values())
+
+
+_POOL_IDS: dict[int, tuple[int, set[str]]] = {}
+_ENDPOINTS: list[_Node] = []
+
+
 def _link(caller: _Node, callees: list[_Node]) -> None:
     for callee in callees:
         if callee.id not in caller.deps:
             caller.deps.append(callee.id)
             callee.callers += 1
+            _ENDPOINTS.append(callee)
 
 
 def generate_topology(n: int, seed: int | random.Random) -> Topology:
@@ -126,6 +158,8 @@ def generate_topology(n: int, seed: int | random.Random) -> Topology:
     if n < 8:
         raise ValueError(f"generate_topology needs at least 8 services, got {n}")
     rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+    _POOL_IDS.clear()
+    _ENDPOINTS.clear()
     counts = _counts(n)
     namer = _Namer(rng)
     domains = list(_DOMAINS[: max(3, min(len(_DOMAINS), n // 12))])
