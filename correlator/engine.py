@@ -773,7 +773,8 @@ class Engine:
         moved = list(absorbed.members.values())
         for member in moved:
             self._add_member(into, member)
-        absorbed.members = {}
+        absorbed.members = {}  # its final `merged` event points at the survivor
+        absorbed.ranked = None
         self._absorb_window(into, source=absorbed, moved=moved)
         into.first_emitted_at = _min_opt(into.first_emitted_at, absorbed.first_emitted_at)
         absorbed.merged_into = into.id
@@ -920,7 +921,11 @@ class Engine:
             if incident.first_emitted_at is not None
             else clock,
             severity=severity.value,
-            title=_title(candidates[0].service if candidates else "?", known, unknown, members),
+            title=(
+                f"merged into {incident.merged_into}"
+                if incident.merged_into is not None
+                else _title(candidates[0].service if candidates else "?", known, unknown, members)
+            ),
             candidates=candidates,
             alerts=tuple(m.view() for m in members),
             services=tuple(known),
