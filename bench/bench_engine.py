@@ -95,11 +95,18 @@ def churn_memory(topology: Topology, rounds: int, per_round: int) -> list[tuple[
             start = T0 + timedelta(seconds=base + rng.uniform(0, 300))
             fp = f"c{n:015x}"
             n += 1
-            common = dict(fingerprint=fp, source="bench", service=svc, name="X",
-                          severity=Severity.WARNING, starts_at=start)
+            common = dict(
+                fingerprint=fp,
+                source="bench",
+                service=svc,
+                name="X",
+                severity=Severity.WARNING,
+                starts_at=start,
+            )
             engine.ingest(Alert(status=Status.FIRING, **common))  # type: ignore[arg-type]
-            engine.ingest(Alert(status=Status.RESOLVED, ends_at=start + timedelta(seconds=120),
-                                **common))  # type: ignore[arg-type]
+            engine.ingest(
+                Alert(status=Status.RESOLVED, ends_at=start + timedelta(seconds=120), **common)
+            )  # type: ignore[arg-type]
         engine.advance()
         if r % max(1, rounds // 5) == 0 or r == rounds - 1:
             current, _ = tracemalloc.get_traced_memory()
@@ -117,8 +124,10 @@ def main() -> int:
     ap.add_argument("--churn-rounds", type=int, default=40)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"python {sys.version.split()[0]}; {args.alerts} alerts, {args.open} distinct open; "
-          f"advance every {args.advance_every}")
+    print(
+        f"python {sys.version.split()[0]}; {args.alerts} alerts, {args.open} distinct open; "
+        f"advance every {args.advance_every}"
+    )
     rows = []
     for n in sizes:
         t = time.perf_counter()
@@ -127,8 +136,10 @@ def main() -> int:
         stream = build_stream(topology, args.alerts, args.open, seed=n)
         ingest_rate, total_rate = measure(topology, stream, args.advance_every)
         rows.append((n, ingest_rate, total_rate))
-        print(f"{n:>7} services (built in {build:5.1f}s): ingest {ingest_rate:>10,.0f} alerts/s; "
-              f"ingest+advance+emit {total_rate:>10,.0f} alerts/s")
+        print(
+            f"{n:>7} services (built in {build:5.1f}s): ingest {ingest_rate:>10,.0f} alerts/s; "
+            f"ingest+advance+emit {total_rate:>10,.0f} alerts/s"
+        )
     if len(rows) > 1:
         base = rows[0][1]
         for n, rate, _ in rows[1:]:

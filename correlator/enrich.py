@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from correlator.budget import GateBook, GateConfig, gate_config_from_mapping
 from correlator.changes import (
     Change,
@@ -42,7 +44,11 @@ from correlator.changes import (
     rank_suspects,
     scope_from_event,
 )
+from correlator.changes.canonical import encode_change
 from correlator.changes.config import read_config_document
+from correlator.changes.model import ChangeKind
+from correlator.codecs.timefmt import parse_rfc3339
+from correlator.errors import SnapshotError
 from correlator.incident import IncidentEvent
 from correlator.model import Alert
 from topology import Topology
@@ -51,6 +57,7 @@ __all__ = ["ENRICHED_KEYS", "Enricher", "load_enrichment_config"]
 
 #: Keys the stage adds to every incident event, in this order (after the engine's keys).
 ENRICHED_KEYS = ("suspect_changes", "slo_context", "priority", "priority_reason")
+SNAPSHOT_VERSION = 1
 
 
 def load_enrichment_config(path: str | None) -> tuple[ChangesConfig, GateConfig]:
@@ -177,3 +184,55 @@ class Enricher:
     def gate_state(self) -> dict[str, Any]:
         """Every service's gate decision (the document ``correlator gate --state`` reads)."""
         return self._gate.state_document()
+
+    # ---------------------------------------------------------------- snapshots
+
+    def snapshot(self) -> bytes:
+        """The stage's state (changes kept, ledger, gates, clock) as JSON bytes.
+
+        Workers persist it next to the engine snapshot so a restart does not
+        forget the last day of changes or the budget spent.
+        """
+        changes = [
+            {**encode_change(c), "source": c.source, "alt_services": list(c.alt_services)}
+            for c in self._changes.changes()
+        ]
+        doc = {"version": SNAPSHOT_VERSION, "changes": changes, "gate": self._gate.snapshot()}
+        return orjson.dumps(doc)
+
+    def restore(self, data: bytes) -> None:
+        """Replace the state with a :meth:`snapshot`; SnapshotError if it cannot be read."""
+        try:
+            doc = orjson.loads(data)
+            if doc.get("version") != SNAPSHOT_VERSION:
+                raise SnapshotError(
+                    f"enricher snapshot version {doc.get('version')!r} is not {SNAPSHOT_VERSION}"
+                )
+            changes = [_change_from_snapshot(entry) for entry in doc["changes"]]
+            gate = GateBook(self._topology, self._gate.config)
+            gate.restore(doc["gate"])
+        except SnapshotError:
+            raise
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"cannot restore the enricher snapshot: {exc!r}") from None
+        self._gate = gate
+        self._changes = ChangeLog(self._topology, self._config.retention)
+        for change in changes:
+            self._changes.add(change)
+        self._pending = []
+
+
+def _change_from_snapshot(entry: Mapping[str, Any]) -> Change:
+    return Change(
+        id=entry["id"],
+        service=entry["service"],
+        kind=ChangeKind(entry["kind"]),
+        at=parse_rfc3339(entry["time"]),
+        version=entry["version"],
+        author=entry["author"],
+        link=entry["link"],
+        summary=entry["summary"],
+        environment=entry["environment"],
+        source=entry["source"],
+        alt_services=tuple(entry["alt_services"]),
+    )

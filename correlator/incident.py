@@ -188,7 +188,11 @@ class IncidentEvent:
             "severity": self.severity,
             "title": self.title,
             "root_cause": (
-                {"service": root.service, "fingerprint": root.fingerprint, "score": round(root.score, 4)}
+                {
+                    "service": root.service,
+                    "fingerprint": root.fingerprint,
+                    "score": round(root.score, 4),
+                }
                 if root is not None
                 else None
             ),

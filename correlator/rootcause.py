@@ -80,7 +80,9 @@ def rank_candidates(
             + W_EARLIEST * earliest
             + W_SEVERITY * severity
         )
-        scored.append((raw, sig.first_at, sig.service, _candidate_stub(sig, raw, coverage, blamed, t_min)))
+        scored.append(
+            (raw, sig.first_at, sig.service, _candidate_stub(sig, raw, coverage, blamed, t_min))
+        )
 
     # Highest score first; earlier first alert, then name, break exact ties.
     scored.sort(key=lambda item: (-item[0], item[1], item[2]))
@@ -88,7 +90,9 @@ def rank_candidates(
     ranked: list[Candidate] = []
     for raw, _, service, stub in scored[:max_candidates]:
         sig = by_service[service]
-        explains = _explanations(topology, sig, by_service, known_set, max_hops) if sig.known else ()
+        explains = (
+            _explanations(topology, sig, by_service, known_set, max_hops) if sig.known else ()
+        )
         ranked.append(replace(stub, score=raw / total, explains=explains))
     return tuple(ranked)
 

@@ -215,12 +215,35 @@ class Timers:
 
 
 _INCIDENT_FIELDS = (
-    "created_at", "first_at", "last_related", "last_activity", "updated_at", "version",
-    "first_emitted_at", "last_emitted_at", "resolved_at", "resolved_reason", "merged_into", "records", "retired",
+    "created_at",
+    "first_at",
+    "last_related",
+    "last_activity",
+    "updated_at",
+    "version",
+    "first_emitted_at",
+    "last_emitted_at",
+    "resolved_at",
+    "resolved_reason",
+    "merged_into",
+    "records",
+    "retired",
 )
 _MEMBER_FIELDS = (
-    "fingerprint", "service", "known", "key", "name", "summary", "starts_at", "ends_at",
-    "group_time", "count", "flaps", "flapping", "late", "parent",
+    "fingerprint",
+    "service",
+    "known",
+    "key",
+    "name",
+    "summary",
+    "starts_at",
+    "ends_at",
+    "group_time",
+    "count",
+    "flaps",
+    "flapping",
+    "late",
+    "parent",
 )
 
 
@@ -252,7 +275,9 @@ def load_incident(raw: dict[str, Any]) -> Incident:
         member.severity = Severity(m["severity"])
         member.status = Status(m["status"])
         rank = m["parent_rank"]
-        member.parent_rank = (int(rank[0]), int(rank[1]), float(rank[2]), str(rank[3])) if rank else None
+        member.parent_rank = (
+            (int(rank[0]), int(rank[1]), float(rank[2]), str(rank[3])) if rank else None
+        )
         member.children = dict.fromkeys(m["children"])
         j = m["joined"]
         member.joined = JoinedBy(

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from topology.fields import slo_document
 from topology.model import Service
 
 FORMAT_VERSION = 1
@@ -27,6 +28,8 @@ def version_of(services: Mapping[str, Service], targets: Mapping[str, tuple[str,
     ``targets`` maps each id to its sorted, distinct dependencies (the graph
     has computed them already). The name of the topology and its source are
     not part of the hash: the version identifies the graph, not the file.
+    An SLO is appended only when a service has one, so adding the ``slo``
+    key to the format left the versions of existing files unchanged.
     """
     canonical = [
         [
@@ -37,11 +40,17 @@ def version_of(services: Mapping[str, Service], targets: Mapping[str, tuple[str,
             s.criticality,
             sorted(s.aliases) if len(s.aliases) > 1 else s.aliases,
             targets[s.id],
+            *_slo_key(s),
         ]
         for s in _sorted(services)
     ]
     data = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
+
+
+def _slo_key(service: Service) -> tuple[list[object], ...]:
+    slo = service.slo
+    return () if slo is None else ([slo.objective, slo.window_seconds, list(slo.severities)],)
 
 
 def to_node_link(services: Mapping[str, Service], name: str | None) -> dict[str, Any]:
@@ -87,6 +96,8 @@ def _optional_fields(service: Service) -> dict[str, Any]:
     }
     if service.aliases:
         fields["aliases"] = sorted(service.aliases)
+    if service.slo is not None:
+        fields["slo"] = slo_document(service.slo)
     return fields
 
 

@@ -11,9 +11,21 @@ plus the matching :class:`~topology.model.Service` field.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable
 
-from topology.model import CRITICALITIES, SERVICE_KINDS, choice_problem, describe, name_problem
+from topology.errors import TopologyError
+from topology.model import (
+    CRITICALITIES,
+    DEFAULT_SLO_SEVERITIES,
+    DEFAULT_SLO_WINDOW_SECONDS,
+    SERVICE_KINDS,
+    SLO,
+    choice_problem,
+    describe,
+    name_problem,
+    slo_problems,
+)
 
 FieldReader = Callable[[str, object], tuple[object, list[str]]]
 """``reader(field_name, raw) -> (clean value, problems)``."""
@@ -65,6 +77,86 @@ def read_names(field: str, raw: object) -> tuple[object, list[str]]:
     return tuple(names), problems
 
 
+WINDOW_UNITS: dict[str, int] = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+"""Suffixes an SLO window may use, largest first (``28d``, ``1h``, ``90m``)."""
+
+SLO_KEYS = ("objective", "window", "severities")
+_WINDOW = re.compile(r"([0-9]+)([wdhms])")
+
+
+def parse_window(raw: object) -> tuple[int | None, str | None]:
+    """Read an SLO window: whole seconds, or a count with a unit (``28d``, ``7d``, ``1h``)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw > 0:
+            return raw, None
+    elif isinstance(raw, str) and (match := _WINDOW.fullmatch(raw)):
+        seconds = int(match.group(1)) * WINDOW_UNITS[match.group(2)]
+        if seconds > 0:
+            return seconds, None
+    return None, (
+        "window must be a positive duration such as 28d, 7d, 1h, 30m or a whole number "
+        f"of seconds, got {describe(raw)}"
+    )
+
+
+def format_window(seconds: int) -> str | int:
+    """Write a window the way a person would (``28d``); odd amounts stay plain seconds."""
+    for unit in ("d", "h", "m"):
+        if seconds % WINDOW_UNITS[unit] == 0:
+            return f"{seconds // WINDOW_UNITS[unit]}{unit}"
+    return seconds
+
+
+def slo_document(slo: SLO) -> dict[str, object]:
+    """The ``slo:`` mapping for an :class:`SLO`, as both export formats write it."""
+    return {
+        "objective": slo.objective,
+        "window": format_window(slo.window_seconds),
+        "severities": list(slo.severities),
+    }
+
+
+def read_slo(field: str, raw: object) -> tuple[object, list[str]]:
+    """An optional SLO mapping ``{objective, window?, severities?}``, or null."""
+    if raw is None:
+        return None, []
+    if not isinstance(raw, dict):
+        return None, [
+            f"{field} must be a mapping such as {{objective: 99.9, window: 28d}}, "
+            f"got {describe(raw)}"
+        ]
+    problems = [
+        f"{field}: {unknown_key_problem(key, SLO_KEYS)}" for key in raw if key not in SLO_KEYS
+    ]
+    if "objective" not in raw:
+        problems.append(f"{field}: missing required key 'objective' (a percentage such as 99.9)")
+    else:  # checked here too, so a bad objective is reported next to other problems
+        problems += [f"{field}: {p}" for p in slo_problems(raw["objective"], 1, ("error",))]
+    window: int | None = DEFAULT_SLO_WINDOW_SECONDS
+    if "window" in raw:
+        window, window_problem = parse_window(raw["window"])
+        if window_problem is not None:
+            problems.append(f"{field}: {window_problem}")
+    severities: object = DEFAULT_SLO_SEVERITIES
+    if "severities" in raw:
+        severities = raw["severities"]
+        if isinstance(severities, list):
+            severities = tuple(severities)
+        elif isinstance(severities, str):
+            problems.append(
+                f"{field}: severities must be a list, got {describe(severities)} "
+                f"(write [{severities}])"
+            )
+            severities = None
+    if problems:
+        return None, problems
+    try:
+        slo = SLO(objective=raw["objective"], window_seconds=window or 0, severities=severities)  # type: ignore[arg-type]
+    except TopologyError as exc:
+        return None, [f"{field}: {p.removeprefix('<memory>: slo: ')}" for p in exc.problems]
+    return slo, []
+
+
 SERVICE_FIELDS: dict[str, FieldReader] = {
     "id": read_name,
     "kind": read_kind,
@@ -73,6 +165,7 @@ SERVICE_FIELDS: dict[str, FieldReader] = {
     "criticality": read_criticality,
     "aliases": read_names,
     "depends_on": read_names,
+    "slo": read_slo,
 }
 """Every key a service entry may have, with its reader (the project format's schema)."""
 

@@ -301,6 +301,7 @@ class Topology:
                 tier=service.tier,
                 criticality=service.criticality,
                 aliases=tuple(sorted(service.aliases)),
+                slo=service.slo,
             )
         graph.add_edges_from((a, b) for a, targets in self._deps.items() for b in targets)
         frozen: nx.DiGraph = nx.freeze(graph)

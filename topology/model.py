@@ -21,6 +21,15 @@ SERVICE_KINDS: tuple[str, ...] = ("service", "database", "cache", "queue", "gate
 CRITICALITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
 """Every allowed ``criticality``, most important first."""
 
+SLO_SEVERITIES: tuple[str, ...] = ("critical", "error", "warning", "info")
+"""Alert severities an SLO may count as "bad", most urgent first (Correlator's severities)."""
+
+DEFAULT_SLO_WINDOW_SECONDS = 28 * 24 * 3600
+"""An SLO's default compliance window: 28 days (four whole weeks)."""
+
+DEFAULT_SLO_SEVERITIES: tuple[str, ...] = ("critical", "error")
+"""Severities an SLO counts when the file does not say."""
+
 
 _KIND_SET = frozenset(SERVICE_KINDS)
 _CRITICALITY_SET = frozenset(CRITICALITIES)
@@ -78,12 +87,67 @@ for _limit in ("maxlist", "maxtuple", "maxdict", "maxset", "maxfrozenset"):
 
 
 @dataclass(frozen=True, slots=True)
+class SLO:
+    """A service level objective: the share of time a service should be healthy.
+
+    ``objective`` is a percentage strictly between 0 and 100 (``99.9``);
+    ``window_seconds`` the rolling compliance window; ``severities`` which
+    alert severities count against the objective. Severities are kept in
+    :data:`SLO_SEVERITIES` order so equal objectives are equal values (and
+    hash to the same topology version) however a file lists them.
+    """
+
+    objective: float
+    window_seconds: int = DEFAULT_SLO_WINDOW_SECONDS
+    severities: tuple[str, ...] = DEFAULT_SLO_SEVERITIES
+
+    def __post_init__(self) -> None:
+        problems = list(slo_problems(self.objective, self.window_seconds, self.severities))
+        if problems:
+            raise TopologyError([f"<memory>: slo: {p}" for p in problems], source="<memory>")
+        object.__setattr__(self, "objective", float(self.objective))
+        rank = {name: index for index, name in enumerate(SLO_SEVERITIES)}
+        object.__setattr__(self, "severities", tuple(sorted(self.severities, key=rank.__getitem__)))
+
+
+def slo_problems(objective: object, window_seconds: object, severities: object) -> Iterable[str]:
+    """Every problem with the parts of an :class:`SLO`, worded after the field names."""
+    if (
+        isinstance(objective, bool)
+        or not isinstance(objective, int | float)
+        or not 0 < objective < 100  # also false for NaN
+    ):
+        yield (
+            "objective must be a percentage strictly between 0 and 100 (such as 99.9), "
+            f"got {describe(objective)}"
+        )
+    if (
+        isinstance(window_seconds, bool)
+        or not isinstance(window_seconds, int)
+        or window_seconds <= 0
+    ):
+        yield f"window must be a positive number of seconds, got {describe(window_seconds)}"
+    if not isinstance(severities, tuple) or not severities:
+        yield f"severities must be a non-empty list, got {describe(severities)}"
+        return
+    seen: set[object] = set()
+    for index, severity in enumerate(severities):
+        problem = choice_problem(severity, SLO_SEVERITIES)
+        if problem is not None:
+            yield f"severities[{index}] {problem}"
+        elif severity in seen:
+            yield f"severities[{index}] {severity!r} is listed twice"
+        seen.add(severity)
+
+
+@dataclass(frozen=True, slots=True)
 class Service:
     """One service (or data store, cache, queue, gateway) in the call graph.
 
     ``depends_on`` names the ids this service calls; an edge ``A -> B`` means a
     fault in ``B`` shows up as symptoms in ``A``. ``aliases`` are other names
-    alerts may use for it (deployment names, old names).
+    alerts may use for it (deployment names, old names). ``slo`` is the
+    service's optional objective (see :class:`SLO`).
     """
 
     id: str
@@ -93,6 +157,7 @@ class Service:
     criticality: str | None = None
     aliases: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    slo: SLO | None = None
 
     def __post_init__(self) -> None:
         # Lists are accepted for convenience and frozen, so the value stays hashable.
@@ -115,6 +180,7 @@ class Service:
             and all(map(is_name, self.aliases))
             and type(self.depends_on) is tuple
             and all(map(is_name, self.depends_on))
+            and (self.slo is None or type(self.slo) is SLO)
         )
 
     def _problems(self) -> Iterable[str]:
@@ -134,6 +200,9 @@ class Service:
                 checks.append((field_name, f"must be a tuple of strings, got {describe(names)}"))
                 continue
             checks += [(f"{field_name}[{i}]", name_problem(n)) for i, n in enumerate(names)]
+        slo: object = self.slo  # typed SLO | None, but callers may pass anything
+        if slo is not None and not isinstance(slo, SLO):
+            checks.append(("slo", f"must be an SLO or None, got {describe(slo)}"))
         for field_name, problem in checks:
             if problem is not None:
                 yield f"<memory>: {label}: {field_name} {problem}"

@@ -16,7 +16,7 @@ from topology.fields import SERVICE_FIELDS
 from topology.model import Service, describe, name_problem
 from topology.project_format import Parsed
 
-_NODE_FIELDS = ("kind", "team", "tier", "criticality", "aliases")
+_NODE_FIELDS = ("kind", "team", "tier", "criticality", "aliases", "slo")
 
 
 def parse_node_link(document: Mapping[Any, Any], source: str) -> Parsed:

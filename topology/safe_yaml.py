@@ -63,11 +63,57 @@ def load_yaml(text: str, source: str) -> object:
         loader.dispose()
 
 
+def load_yaml_documents(text: str, source: str) -> list[object]:
+    """Parse every document of a multi-document stream (``---`` separated), with
+    the same guards as :func:`load_yaml`; empty documents are left out.
+
+    Other tools' files (Backstage catalogs) put many entities in one file.
+
+    Raises:
+        TopologyError: as :func:`load_yaml`, naming the document's first line.
+    """
+    loader = _SafeLoader(text)
+    documents: list[object] = []
+    try:
+        loader.get_event()  # stream start
+        while not loader.check_event(yaml.StreamEndEvent):
+            loader.get_event()  # document start
+            node = _compose_document(loader, source)
+            if node is not None:
+                value = loader.construct_document(node)
+                if value is not None:
+                    documents.append(value)
+        return documents
+    except yaml.YAMLError as exc:
+        raise _error(source, f"not valid YAML: {_yaml_message(exc)}") from None
+    except TopologyError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _error(source, f"not valid YAML: cannot read a value: {exc}") from None
+    finally:
+        loader.dispose()
+
+
 def _compose(loader: Any, source: str) -> yaml.Node | None:
     loader.get_event()  # stream start
     if loader.check_event(yaml.StreamEndEvent):
         return None
     loader.get_event()  # document start
+    node = _compose_document(loader, source)
+    if not loader.check_event(yaml.StreamEndEvent):
+        extra = loader.get_event()
+        raise yaml.composer.ComposerError(
+            "expected a single document in the stream",
+            node.start_mark if node is not None else None,
+            "but found another document",
+            extra.start_mark,
+        )
+    loader.get_event()  # stream end
+    return node
+
+
+def _compose_document(loader: Any, source: str) -> yaml.Node | None:
+    """Compose one document; the document start event has been read."""
     anchors: dict[str, yaml.Node] = {}
     stack: list[_Open] = []
     root: list[yaml.Node] = []
@@ -93,19 +139,9 @@ def _compose(loader: Any, source: str) -> yaml.Node | None:
                 )
         else:
             _attach(node, stack, root, duplicates, source)
-    document: Any = event  # the document end event
-    if not loader.check_event(yaml.StreamEndEvent):
-        extra = loader.get_event()
-        raise yaml.composer.ComposerError(
-            "expected a single document in the stream",
-            document.start_mark,
-            "but found another document",
-            extra.start_mark,
-        )
-    loader.get_event()  # stream end
     if duplicates:  # found as mappings close (inner first): report in file order
         raise TopologyError([text for _, text in sorted(duplicates)], source=source)
-    return root[0]
+    return root[0] if root else None
 
 
 def _node_for(event: Any, loader: Any, anchors: dict[str, yaml.Node]) -> yaml.Node:

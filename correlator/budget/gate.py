@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from correlator.budget.burn import BurnSignal, BurnSpeed, recognise_burn_alert
+from correlator.budget.burn import BurnSignal, BurnSource, BurnSpeed, recognise_burn_alert
 from correlator.budget.config import GateConfig
 from correlator.budget.ledger import LONG_BURN_SECONDS, BudgetLedger, BudgetStatus
 from correlator.changes.scope import event_time
@@ -279,6 +279,41 @@ class GateBook:
                 "version": gate.version,
             })
         return events
+
+    # ---------------------------------------------------------------- snapshots
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain JSON-ready state: clock, gate states, firing burn alerts and the ledger."""
+        return {
+            "now": self._now,
+            "next_prune": self._next_prune,
+            "gates": {s: [g.state.value, g.since, g.version]
+                      for s, g in sorted(self._gates.items())},
+            "burns": {
+                fp: [b.service, b.signal.service, b.signal.slo, b.signal.speed.value,
+                     b.signal.source.value, b.last_seen]
+                for fp, b in sorted(self._burns.items())
+            },
+            "ledger": self._ledger.snapshot(),
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Replace the state with a :meth:`snapshot`; raises ValueError/TypeError if malformed."""
+        now, prune = data["now"], data["next_prune"]
+        self._now = None if now is None else float(now)
+        self._next_prune = None if prune is None else float(prune)
+        self._gates = {
+            str(service): _Gate(GateState(state), None if since is None else float(since),
+                                int(version))
+            for service, (state, since, version) in dict(data["gates"]).items()
+        }
+        self._burns = {
+            str(fp): _Burn(str(key), BurnSignal(str(service), str(slo), BurnSpeed(speed),
+                                                BurnSource(source), str(fp), True),
+                           float(seen))
+            for fp, (key, service, slo, speed, source, seen) in dict(data["burns"]).items()
+        }
+        self._ledger.restore(data["ledger"])
 
     # ---------------------------------------------------------------- outputs
 

@@ -205,6 +205,31 @@ class BudgetLedger:
         """Whether anything (an incident or a seed) counts against ``service``."""
         return service in self._by_service or service in self._seeded
 
+    def snapshot(self) -> dict[str, Any]:
+        """Plain JSON-ready state (for the worker's snapshots)."""
+        return {
+            "incidents": [
+                [m.incident, m.version, m.severity, list(m.services), m.root, m.start, m.end,
+                 m.status]
+                for m in sorted(self._incidents.values(), key=lambda m: m.incident)
+            ],
+            "seeded": dict(sorted(self._seeded.items())),
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Replace the state with a :meth:`snapshot`; raises ValueError/TypeError if malformed."""
+        self._incidents.clear()
+        self._by_service.clear()
+        for row in data["incidents"]:
+            incident, version, severity, services, root, start, end, status = row
+            item = Impairment(str(incident), int(version), str(severity),
+                              tuple(str(s) for s in services), root, float(start),
+                              None if end is None else float(end), str(status))
+            self._incidents[item.incident] = item
+            for service in item.services:
+                self._by_service.setdefault(service, set()).add(item.incident)
+        self._seeded = {str(k): float(v) for k, v in dict(data["seeded"]).items()}
+
     def prune(self, now: datetime, keep_seconds: float) -> int:
         """Forget resolved incidents that ended more than ``keep_seconds`` before ``now``."""
         cutoff = now.timestamp() - keep_seconds

@@ -61,4 +61,19 @@ def scope_from_event(event: Mapping[str, Any], topology: Topology,
         first_alert=opened,
         horizon=max(horizon, opened),
         dependencies=dependencies,
+        member_dependencies=_member_dependencies(members, root, topology),
     )
+
+
+def _member_dependencies(members: tuple[str, ...], root: str | None,
+                         topology: Topology) -> dict[str, str]:
+    """Direct dependencies of the members outside the incident -> the first member calling it."""
+    inside = set(members) | ({root} if root else set())
+    found: dict[str, str] = {}
+    for member in sorted(inside):
+        if member not in topology:
+            continue
+        for dependency in sorted(topology.dependencies(member)):
+            if dependency not in inside:
+                found.setdefault(dependency, member)
+    return dict(sorted(found.items()))

@@ -10,7 +10,10 @@ reported on completion and skewed clocks) on:
 2. a service the root cause depends on, within ``dependency_hops``
    (``dependency``: a change to something that did not alert itself),
 3. another ranked root-cause candidate (``candidate``),
-4. any other service of the incident (``member``);
+4. any other service of the incident (``member``),
+5. a direct dependency of a service of the incident that is not in the
+   incident itself (``member_dependency``: when a fault's own alerts were
+   grouped elsewhere, or never fired, its symptoms still point at it);
 
 or when it lands after that, up to the incident's horizon (``resolved_at``,
 else ``updated_at``), on any service of the incident (``after_open``: a
@@ -19,7 +22,7 @@ rollback that fixed it, or a deploy that made it worse).
 Score = relation weight x proximity x kind weight, rounded to 4 decimals:
 
 * relation: root_cause 1.0, dependency 0.7 (x 0.75 per extra hop),
-  candidate 0.6, member 0.4, after_open 0.3;
+  candidate 0.6, member 0.4, member_dependency 0.35, after_open 0.3;
 * proximity: 1.0 for a change inside the grace period, else
   ``0.5 ** (distance / half_life)`` where distance is the time between the
   change and the first alert (or, for after_open, the time after it);
@@ -63,6 +66,7 @@ class Relation(StrEnum):
     DEPENDENCY = "dependency"
     CANDIDATE = "candidate"
     MEMBER = "member"
+    MEMBER_DEPENDENCY = "member_dependency"
     AFTER_OPEN = "after_open"
 
 
@@ -71,6 +75,7 @@ RELATION_WEIGHT: Mapping[Relation, float] = {
     Relation.DEPENDENCY: 0.7,
     Relation.CANDIDATE: 0.6,
     Relation.MEMBER: 0.4,
+    Relation.MEMBER_DEPENDENCY: 0.35,
     Relation.AFTER_OPEN: 0.3,
 }
 DEPENDENCY_HOP_DECAY = 0.75
@@ -103,6 +108,8 @@ class IncidentScope:
     ``dependencies`` maps each service the root cause depends on (within the
     configured hops, root excluded) to its distance. ``members`` are every
     service of the incident, unknown ones by their raw names.
+    ``member_dependencies`` maps each direct dependency of a member that is
+    not itself a member to the member that calls it (the first by name).
     """
 
     root: str | None
@@ -111,10 +118,12 @@ class IncidentScope:
     first_alert: datetime
     horizon: datetime
     dependencies: Mapping[str, int] = field(default_factory=dict)
+    member_dependencies: Mapping[str, str] = field(default_factory=dict)
 
     def services(self) -> frozenset[str]:
         """Every service a suspect may be on."""
         found = set(self.candidates) | set(self.members) | set(self.dependencies)
+        found |= set(self.member_dependencies)
         if self.root is not None:
             found.add(self.root)
         return frozenset(found)
@@ -163,7 +172,9 @@ def _relation(scope: IncidentScope, service: str, before: bool) -> tuple[Relatio
         return Relation.DEPENDENCY, hops
     if service in scope.candidates:
         return Relation.CANDIDATE, None
-    return Relation.MEMBER, None
+    if service in scope.members:
+        return Relation.MEMBER, None
+    return Relation.MEMBER_DEPENDENCY, 1
 
 
 def _whole_minutes(seconds: float) -> int:
@@ -188,6 +199,7 @@ def _reason(scope: IncidentScope, service: str, relation: Relation, kind: Change
         Relation.DEPENDENCY: "root_cause_dependency",
         Relation.CANDIDATE: "candidate_service",
         Relation.MEMBER: "member_service",
+        Relation.MEMBER_DEPENDENCY: "member_dependency",
     }[relation]
     when = "before" if offset >= 0 else "after"
     return f"{who}_{verb}_{_whole_minutes(offset)}m_{when}_first_alert"
@@ -203,6 +215,8 @@ def _sentence(scope: IncidentScope, item: ResolvedChange, relation: Relation,
         Relation.CANDIDATE: f"{service} (root-cause candidate "
         f"#{scope.candidates.index(service) + 1 if service in scope.candidates else 0})",
         Relation.MEMBER: f"{service} (alerting in this incident)",
+        Relation.MEMBER_DEPENDENCY: f"{service}, which "
+        f"{scope.member_dependencies.get(service, 'a service of this incident')} depends on,",
         Relation.AFTER_OPEN: service,
     }[relation]
     details = [d for d in (

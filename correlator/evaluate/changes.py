@@ -207,7 +207,25 @@ def changes_report(out: Path, seeds: int, progress: Progress | None = None,
     lines += ["", "## Overall", "",
               f"Pooled over every storm above: {len(pooled)} culprits, top-1 "
               f"{_fmt(_share(pooled, 1))}, top-3 {_fmt(_share(pooled, 3))}, top-1 alone "
-              f"{_fmt(_share(_alone(pooled), 1))} ({len(_alone(pooled))} culprits)."]
+              f"{_fmt(_share(_alone(pooled), 1))} ({len(_alone(pooled))} culprits).",
+              "",
+              "## Reading the numbers",
+              "",
+              "* The ranking itself rarely errs: when a cascade has its incident to itself, its",
+              "  culprit comes first in almost every storm (`top-1 alone`). Most misses come",
+              "  from grouping: two cascades in one incident (only one culprit can be first;",
+              "  the other is usually second), or a cascade whose alerts landed in another",
+              "  fault's incident, which may not list the culprit at all (`not_listed`).",
+              "* So the small, dense sample topology, where concurrent cascades share services,",
+              "  scores lower than the 1,000-service one, and `overlapping` lowest.",
+              "* `innocent blamed` counts culprit-less cascades whose first suspect is an",
+              "  innocent change on the root-cause service: 6 innocent changes an hour over",
+              "  23 services put one within the hour before a fault about a fifth of the time;",
+              "  proximity weighting makes most of them rank low, not disappear.",
+              "* The simulated culprit always lands 1-15 min before the first alert and on the",
+              "  true root service; real culprits can be slower (a leak that takes hours) or",
+              "  sit on a service that never alerts. Both would lower these figures.",
+              ]
     text = "\n".join(lines) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

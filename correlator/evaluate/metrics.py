@@ -34,7 +34,8 @@ re-sends and resolves of the same alert are one item. Definitions:
   when the truth has no culprits. **Innocent blamed**: of the cascades
   *without* a culprit (in a storm that has changes), the share whose
   incident's first suspect is on its root-cause service (``relation``
-  ``root_cause``) -- a random deploy wrongly looking like the cause.
+  ``root_cause``) and is no cascade's culprit -- a random deploy wrongly
+  looking like the cause.
 """
 
 from __future__ import annotations
@@ -193,6 +194,7 @@ def evaluate(truth: Mapping[str, Any], events: Iterable[dict[str, Any]]) -> Metr
     change_ranks: list[int | None] = []
     blamed: list[bool] = []
     has_changes = "changes" in truth
+    culprit_ids = {spec.get("culprit_change") for spec in groups.values()} - {None}
     order = {i["id"]: k for k, i in enumerate(incidents)}
     for group in cascades:
         held = Counter(assigned[fp] for fp in fingerprints
@@ -212,7 +214,8 @@ def evaluate(truth: Mapping[str, Any], events: Iterable[dict[str, Any]]) -> Metr
             ids = [s.get("change_id") for s in suspects]
             change_ranks.append(ids.index(culprit) + 1 if culprit in ids else None)
         elif has_changes:
-            blamed.append(bool(suspects) and suspects[0].get("relation") == "root_cause")
+            blamed.append(bool(suspects) and suspects[0].get("relation") == "root_cause"
+                          and suspects[0].get("change_id") not in culprit_ids)
 
     latencies = [s for s in (_latency_seconds(i) for i in incidents) if s is not None]
     records = int(truth.get("records", 0) or 0)

@@ -1,1 +1,104 @@
-"""The streaming edge of Correlator: the only package that talks to Kafka or imports faust."""
+"""The streaming edge of Correlator: the only package that talks to Kafka or imports faust.
+
+Everything here wraps the pure core (:mod:`correlator.engine`, :mod:`correlator.codecs`,
+:mod:`topology`) without changing what it computes: for the same input in the same order,
+a worker publishes the same incidents (same ids, members, root causes) as
+``correlator replay``. The integration tests check exactly that on a real broker.
+
+Pipeline
+--------
+::
+
+    alerts (raw bytes, any format)
+      │  ingest agent, batches of ``stream.batch_size``: decode once (codecs, orjson),
+      │  bad record -> alerts.dlq (original bytes + x-correlator-reason/-detail and
+      │  x-source-topic/-partition/-offset/-timestamp headers)
+      ▼
+    <app>-alerts-by-domain (internal; decoded alerts, several per record, keyed by partition)
+      │  correlate agent: one Engine per partition, ingest in order, advance once per batch
+      ▼
+    incidents (CloudEvents 1.0 structured JSON, key = incident id, at least once)
+
+    topology (compacted) ──> every worker, outside the consumer group: validate, hot-swap
+    engine state ─────────> <app>-snapshots (compacted, key = partition, with its offset)
+
+Modules: :mod:`.router` (stage 1 without Kafka), :mod:`.runner` (stage 2 without Kafka),
+:mod:`.domains`, :mod:`.wire` (internal record), :mod:`.envelope` (CloudEvents, dead
+letters), :mod:`.worker` (the faust app), :mod:`.kafka_io`, :mod:`.admin`,
+:mod:`.settings`, :mod:`.metrics`/:mod:`.telemetry`, :mod:`.cli` and its helpers
+(:mod:`.produce`, :mod:`.tail`, :mod:`.demo`), :mod:`.local_kafka` (a real test broker).
+
+Partitioning: correlation domains
+---------------------------------
+Alerts that may end up in one incident must reach the same engine. Two alerts can only be
+correlated when their services are connected in the topology, so the weakly connected
+components of the graph are the natural shards. A component larger than
+``stream.max_domain_size`` is split by Louvain community detection (seeded, graph built in
+sorted order, so every worker computes the same split), then adjacent communities are
+merged back greedily while they fit, strongest connection first, to cut few edges.
+Unknown services hash (blake2b, never Python's randomised ``hash``) to a domain by name.
+Each domain maps to a partition of the internal topic by the same stable hash, and the
+first stage sends each alert there explicitly, so per-partition order is input order.
+
+Trade-offs. With one partition (the default for ``alerts`` and the internal topic) a single
+engine sees every alert in input order: results equal replay exactly, and throughput is
+that of one engine. More partitions scale out, but each engine has its own event-time
+clock (lateness is judged per domain), and an incident that spans a *split* component is
+seen as two incidents, one per domain. Domains never span components, so unsplit
+components lose nothing. The planned remedy is a cheap second stage over the incidents
+topic: keep the open incidents' service sets, and when two open incidents from different
+domains touch services joined by a crossing edge within ``gap`` of each other, publish a
+``dev.correlator.incident.linked`` event naming both (the one whose root cause the other
+depends on as parent). It needs only the crossing edges (``DomainMap.crossing_edges``
+counts them) and is not implemented yet: keep domains large enough that components are
+not split (the default of 200 services covers most topologies) or use one partition. A
+topology reload recomputes the domains; alerts of a domain that moved follow the new
+routing, so an incident open across a reload may continue as a new one.
+
+State, time and delivery
+------------------------
+Engine state lives in memory, one engine per partition. Every
+``stream.snapshot_interval_s`` (and on revocation and shutdown) each changed engine is
+written to the compacted snapshots topic under its partition number, with the offset it
+covers (``next_offset``). The correlate agent acknowledges its input only after that
+snapshot is durable and after the incident events it caused were delivered; so the
+committed offset never passes the snapshot. On assignment a worker restores the snapshot
+and skips records below its offset; what follows is re-read, which rebuilds the same state
+(the engine is deterministic). The first stage re-routes records after a crash, so each
+engine also remembers the newest (input offset, index) per input partition and skips
+alerts it has already ingested. Delivery of incident events is at least once; ids are
+``<incident>:<version>``, so consumers can drop duplicates.
+
+Event time advances with the alerts. When input pauses for ``stream.idle_advance_after_s``,
+a timer advances each engine's event time by the wall time elapsed since its last input
+(times ``stream.idle_time_scale``, 1.0 by default), never to the absolute wall clock: the
+input may be a historical replay. faust's windowed tables are not used (they expire on
+wall-clock time and lose windows on rebalance), nor exactly-once mode.
+
+Robustness: no exception escapes an agent. Undecodable input is dead-lettered; an engine
+exception (a bug) dead-letters that one alert with reason ``engine_error``; a topology that
+fails validation is refused and counted, the old one stays. Failed delivery of incident
+events stops the worker (rather than acknowledging input whose output was lost); it then
+restarts from its last snapshot. Incident events larger than ``stream.max_event_bytes``
+publish a cut member list with ``alerts_truncated``.
+
+Operations
+----------
+Settings: :class:`~correlator.stream.settings.WorkerSettings` (``configs/worker.yaml`` plus
+``CORRELATOR_*`` variables, ``__`` for nesting). One security block (PLAINTEXT, SSL,
+SASL_PLAINTEXT/SASL_SSL with PLAIN or SCRAM-SHA-256/512) feeds faust, aiokafka and
+kafka-python alike; passwords are ``SecretStr`` and never logged.
+
+HTTP (faust web, default 127.0.0.1:6066; faust's table/router/graph/stats views are off):
+``GET /livez``, ``GET /readyz`` (200 once the topology is loaded and partitions are
+recovered), ``GET /metrics`` (Prometheus text), ``GET /incidents`` (open incidents on this
+worker), ``POST /api/v1/alerts/alertmanager`` (Alertmanager/Grafana webhooks, 200) and
+``POST /api/v1/alerts`` (any supported format, 202): bodies are validated with the codecs
+and written unchanged to ``alerts``; 400 names the problem, 413 above
+``web.max_body_bytes``, 503 when Kafka does not acknowledge within
+``web.produce_timeout_s``.
+
+Command line: ``correlator kafka up|down|status``, ``correlator worker [--config]
+[--topology]``, ``correlator produce FILE|- [--rate N] [--topic T] [--whole]``,
+``correlator tail [--json] [--from-beginning]``, ``correlator demo``.
+"""

@@ -70,10 +70,12 @@ def admin_client(settings: WorkerSettings, timeout_s: float | None = None) -> Ka
     )
     last: Exception | None = None
     while True:
+        remaining = max(1.0, deadline - time.monotonic())
         try:
             return KafkaAdminClient(
                 client_id=f"{settings.kafka.client_id}-admin",
                 request_timeout_ms=15_000,
+                bootstrap_timeout_ms=int(min(remaining, 10.0) * 1000),
                 **settings.kafka.kafka_python_config(),
             )
         except KafkaError as exc:

@@ -35,15 +35,15 @@ def _add_config(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_kafka(args: argparse.Namespace) -> int:
-    from correlator.stream import local_kafka  # noqa: PLC0415
+    from correlator.stream import local_kafka
 
     return local_kafka.main([args.action, *args.rest])
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from correlator.stream.admin import ensure_topics  # noqa: PLC0415
-    from correlator.stream.settings import load_settings  # noqa: PLC0415
-    from topology import load_topology  # noqa: PLC0415
+    from correlator.stream.admin import ensure_topics
+    from correlator.stream.settings import load_settings
+    from topology import load_topology
 
     overrides: dict[str, Any] = {}
     if args.log_level:
@@ -60,15 +60,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     log.info("kafka: %s", settings.kafka.describe())
     if settings.topics.create:
         ensure_topics(settings)
-    from correlator.stream.worker import CorrelatorWorker  # noqa: PLC0415
+    from correlator.stream.worker import CorrelatorWorker
 
     worker = CorrelatorWorker(settings, topology=topo)
     return worker.run()
 
 
 def cmd_produce(args: argparse.Namespace) -> int:
-    from correlator.stream.produce import produce_file  # noqa: PLC0415
-    from correlator.stream.settings import load_settings  # noqa: PLC0415
+    from correlator.stream.produce import produce_file
+    from correlator.stream.settings import load_settings
 
     settings = load_settings(args.config)
     topic = args.topic or settings.topics.alerts
@@ -86,8 +86,8 @@ def cmd_produce(args: argparse.Namespace) -> int:
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
-    from correlator.stream.settings import load_settings  # noqa: PLC0415
-    from correlator.stream.tail import tail_incidents  # noqa: PLC0415
+    from correlator.stream.settings import load_settings
+    from correlator.stream.tail import tail_incidents
 
     settings = load_settings(args.config)
     return tail_incidents(
@@ -101,7 +101,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from correlator.stream.demo import run_demo  # noqa: PLC0415
+    from correlator.stream.demo import run_demo
 
     return run_demo(
         bootstrap=args.bootstrap,

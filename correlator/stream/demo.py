@@ -47,8 +47,8 @@ MAX_TAIL_S = 180.0
 
 def write_demo_data(out_dir: Path = DATA, *, seed: int = DEMO_SEED) -> None:
     """Regenerate the bundled storm and the topology the engine is given for it."""
-    from correlator.simulate import simulate  # noqa: PLC0415 (only needed to regenerate)
-    from topology import load_topology  # noqa: PLC0415
+    from correlator.simulate import simulate  # only needed to regenerate
+    from topology import load_topology
 
     shop = load_topology(Path(__file__).resolve().parents[2] / "configs" / "topology.yaml")
     storm = simulate(shop, "mixed", seed=seed, duration_min=60, cascades=6)
@@ -146,10 +146,9 @@ def _wait_ready(demo: _Demo, log: Path) -> None:
         if demo.worker.poll() is not None:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
             raise CorrelatorError(f"the worker exited during start-up:\n{tail}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
         time.sleep(0.5)
     raise CorrelatorError(f"the worker was not ready within {READY_TIMEOUT_S:.0f} s (log: {log})")
 

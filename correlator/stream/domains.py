@@ -5,8 +5,8 @@ topology, so the weakly connected components of the graph are natural shards: an
 never needs to see state outside its component. A component larger than
 ``max_size`` is split into communities (Louvain, seeded, so every worker computes the
 same split), because one giant component would otherwise pin the whole load on one
-partition; an incident that spans a split boundary is the price, and the cross-domain
-stage in :mod:`correlator.stream.crossdomain` links such incidents after the fact.
+partition; an incident that spans a split boundary is the price (see the package
+docstring for the trade-offs and the planned cross-domain linking stage).
 
 Alerts of services the topology does not know can only correlate with alerts of the
 same name, so they are hashed to a domain by that name.

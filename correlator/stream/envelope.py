@@ -45,6 +45,9 @@ CE_TYPES: Mapping[str, str] = {
 }
 DATASCHEMA_HINT = "application/json"
 
+#: Below the broker's default 1 MB record limit, with room for headers and framing.
+DEFAULT_MAX_EVENT_BYTES = 900_000
+
 H_REASON = "x-correlator-reason"
 H_DETAIL = "x-correlator-detail"
 H_SOURCE_TOPIC = "x-source-topic"
@@ -93,14 +96,43 @@ def incident_cloudevent(data: Mapping[str, Any], *, source: str) -> dict[str, An
     }
 
 
-def incident_record(event: IncidentEvent, *, source: str) -> OutputRecord:
-    """The Kafka record for one incident event (key = incident id)."""
-    envelope = incident_cloudevent(event.to_dict(), source=source)
+def incident_record(
+    event: IncidentEvent, *, source: str, max_bytes: int = DEFAULT_MAX_EVENT_BYTES
+) -> OutputRecord:
+    """The Kafka record for one incident event (key = incident id).
+
+    A giant incident (thousands of member alerts) can outgrow what a broker accepts
+    (1 MB by default). Rather than failing delivery, the member list is cut to fit and
+    ``data.alerts_truncated`` says how many members were left out; the counts in
+    ``data.stats`` stay exact. Everything else (root cause, evidence) is kept whole.
+    """
+    data = event.to_dict()
+    value = orjson.dumps(incident_cloudevent(data, source=source))
+    if len(value) > max_bytes:
+        value = _fit(data, source, max_bytes)
     return OutputRecord(
         key=event.id.encode("utf-8"),
-        value=orjson.dumps(envelope),
+        value=value,
         headers=[("content-type", CE_CONTENT_TYPE.encode("ascii"))],
     )
+
+
+def _fit(data: dict[str, Any], source: str, max_bytes: int) -> bytes:
+    members = list(data["alerts"])
+    low, high = 0, len(members)
+    best: bytes | None = None
+    while low <= high:  # the most members that still fit
+        keep = (low + high) // 2
+        trial = {**data, "alerts": members[:keep], "alerts_truncated": len(members) - keep}
+        value = orjson.dumps(incident_cloudevent(trial, source=source))
+        if len(value) <= max_bytes:
+            best, low = value, keep + 1
+        else:
+            high = keep - 1
+    if best is None:
+        trial = {**data, "alerts": [], "alerts_truncated": len(members)}
+        best = orjson.dumps(incident_cloudevent(trial, source=source))
+    return best
 
 
 def parse_incident_record(value: bytes | None) -> dict[str, Any]:

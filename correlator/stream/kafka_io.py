@@ -34,6 +34,8 @@ log = logging.getLogger("correlator.stream.kafka")
 
 #: Largest record the worker writes (snapshots); topics created by admin.py allow it.
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
+#: Per-partition producer batch; must stay below the topics' max.message.bytes (1 MB default).
+BATCH_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,9 @@ class OutputProducer:
                         acks="all",
                         enable_idempotence=True,
                         linger_ms=self._linger_ms,
+                        # aiokafka keeps one request in flight per partition (ordering), so
+                        # throughput is batch size / round trip: batch generously.
+                        max_batch_size=BATCH_BYTES,
                         max_request_size=MAX_REQUEST_BYTES,
                         compression_type=self._compression,
                         request_timeout_ms=30_000,

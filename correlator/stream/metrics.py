@@ -63,6 +63,8 @@ class _Metric:
     label_names: tuple[str, ...] = ()
 
     def _key(self, labels: Sequence[str]) -> LabelValues:
+        if not labels and not self.label_names:
+            return ()
         if len(labels) != len(self.label_names):
             raise ValueError(
                 f"{self.name} takes labels {self.label_names}, got {len(labels)} value(s)"

@@ -242,7 +242,11 @@ class StreamSettings(_Section):
     #: Seed of the community detection, so that every worker computes the same domains.
     domain_seed: int = 42
     #: Upper bound for one internal repartition record (several alerts travel together).
-    max_repartition_record_bytes: int = Field(default=262_144, ge=4096, le=8_388_608)
+    #: Up to 2 x batch_size of them may sit in a stream buffer, so keep it modest.
+    max_repartition_record_bytes: int = Field(default=65_536, ge=4096, le=8_388_608)
+    #: Largest incident event record; bigger incidents publish a cut member list (see
+    #: ``alerts_truncated``). Keep it below the incidents topic's ``max.message.bytes``.
+    max_event_bytes: int = Field(default=900_000, ge=16_384, le=67_108_864)
     #: CloudEvents ``source`` attribute of published incidents.
     event_source: str = "/correlator"
 

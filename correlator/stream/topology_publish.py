@@ -138,6 +138,18 @@ def _find_policy(described: Any) -> str | None:
     return None
 
 
+def _bounded(client: type, timeout_s: float) -> dict[str, int]:
+    """Cap the client's bootstrap wait at ``timeout_s`` where the client version has the knob.
+
+    kafka-python 3 waits up to 30 s for an unreachable bootstrap server by default;
+    kafka-python 2 has no such setting and rejects unknown ones.
+    """
+    defaults = getattr(client, "DEFAULT_CONFIG", {})
+    if "bootstrap_timeout_ms" in defaults:
+        return {"bootstrap_timeout_ms": int(timeout_s * 1000)}
+    return {}
+
+
 def publish_topology(
     topology: Topology,
     *,
@@ -167,6 +179,7 @@ def publish_topology(
         admin = KafkaAdminClient(
             client_id="correlator-topology-publish",
             request_timeout_ms=int(timeout_s * 1000),
+            **_bounded(KafkaAdminClient, timeout_s),
             **config,
         )
     except KafkaError as exc:
@@ -183,6 +196,7 @@ def publish_topology(
             acks="all",
             max_request_size=MAX_MESSAGE_BYTES + 1024,
             request_timeout_ms=int(max(1.0, deadline - time.monotonic()) * 1000),
+            **_bounded(KafkaProducer, max(1.0, deadline - time.monotonic())),
             **config,
         )
     except KafkaError as exc:

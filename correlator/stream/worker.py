@@ -25,6 +25,7 @@ import contextlib
 import logging
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +58,8 @@ __all__ = ["CorrelatorWorker"]
 
 log = logging.getLogger("correlator.stream.worker")
 
+#: Ingest batches whose outputs may be in flight at once (pipelining, see _settle_ingest).
+INGEST_WINDOW = 8
 #: Endpoint -> wire formats it accepts.
 INGEST_ENDPOINTS: dict[str, tuple[str, ...] | None] = {
     "/api/v1/alerts/alertmanager": ("alertmanager", "grafana"),
@@ -101,6 +104,9 @@ class CorrelatorWorker:
         self._runners: dict[int, PartitionRunner] = {}
         self._pending_acks: dict[int, list[Any]] = {}
         self._inflight: list[asyncio.Future[object]] = []
+        self._ingest_pending: deque[tuple[list[asyncio.Future[object]], list[Any]]] = deque()
+        self._ingest_settle_lock = asyncio.Lock()
+        self._background: set[asyncio.Future[None]] = set()
         self._assigned: set[int] = set()
         self._recovered = False
         self._stopping = False
@@ -149,6 +155,8 @@ class CorrelatorWorker:
             autodiscover=False,
             datadir=self._data_dir,
             stream_wait_empty=False,
+            # Bounded per-agent buffers: repartition records carry many alerts each.
+            stream_buffer_maxsize=max(2 * self._stream.batch_size, 256),
             topic_partitions=s.topics.repartition_partitions,
             topic_replication_factor=s.topics.replication_factor,
             web_enabled=web.enabled,
@@ -294,20 +302,38 @@ class CorrelatorWorker:
 
     async def _ingest_agent(self, stream: Any) -> None:
         await self._topology_ready.wait()
-        async for events in stream.take_events(
-            self._stream.batch_size, self._stream.batch_within_s
-        ):
+        async for events in stream.noack_take(self._stream.batch_size, self._stream.batch_within_s):
             try:
-                await self._ingest_batch(events)
+                futures = await self._ingest_batch(events)
+                self._ingest_pending.append((futures, events))
+                await self._settle_ingest(keep=INGEST_WINDOW)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.metrics.internal_errors.inc(1, "ingest")
-                log.exception("ingest batch failed; stopping the worker: %s", exc)
+                log.exception("ingest failed; stopping the worker: %s", exc)
                 await self.app.crash(exc)
                 return
 
-    async def _ingest_batch(self, events: list[Any]) -> None:
+    async def _settle_ingest(self, keep: int) -> None:
+        """Acknowledge ingest batches whose routed alerts and dead letters were delivered.
+
+        Batches are pipelined: up to ``keep`` of them may still be in flight, so the agent
+        does not wait one broker round trip per batch. Acknowledging strictly in order
+        keeps the committed offset behind every undelivered output. A delivery failure
+        propagates (and stops the worker): its input is then read again after a restart.
+        """
+        async with self._ingest_settle_lock:
+            pending = self._ingest_pending
+            while pending and (len(pending) > keep or all(f.done() for f in pending[0][0])):
+                futures, events = pending[0]
+                await asyncio.gather(*futures)
+                pending.popleft()
+                for event in events:
+                    event.ack()
+
+    async def _ingest_batch(self, events: list[Any]) -> list[asyncio.Future[object]]:
+        """Route one batch and queue its outputs; returns their delivery futures."""
         assert self._router is not None
         records = []
         for event in events:
@@ -336,9 +362,10 @@ class CorrelatorWorker:
                     for partition, value in result.routed
                 ]
                 futures += await self._producer.send_all(self._topics.dlq, result.dead_letters)
-                await asyncio.gather(*futures)
                 break
             except KafkaError as exc:
+                # Queueing failed (e.g. no broker yet). Re-sending the whole batch may
+                # duplicate alerts; the engines skip duplicates by input position.
                 if self.app.should_stop:
                     raise
                 log.warning("cannot write routed alerts (%s); retrying in %.1f s", exc, delay)
@@ -352,6 +379,7 @@ class CorrelatorWorker:
         for reason, n in result.rejects.items():
             m.rejects.inc(n, reason)
         m.dlq_records.inc(len(result.dead_letters))
+        return futures
 
     # ------------------------------------------------------------------ stage 2: correlate
 
@@ -447,13 +475,14 @@ class CorrelatorWorker:
         for event in events:
             self._inflight.append(
                 await self._producer.send(
-                    self._topics.incidents, incident_record(event, source=source)
+                    self._topics.incidents,
+                    incident_record(event, source=source, max_bytes=self._stream.max_event_bytes),
                 )
             )
             self.metrics.incident_events.inc(1, event.status.value)
         if len(self._inflight) > 10_000:
             self._inflight = [
-                f for f in self._inflight if not f.done() or f.exception() is not None
+                f for f in self._inflight if not f.done() or f.cancelled() or f.exception()
             ]
 
     # ------------------------------------------------------------------ snapshots
@@ -511,7 +540,7 @@ class CorrelatorWorker:
             # snapshot can re-create them, so fail loudly instead of acknowledging.
             self.metrics.snapshots.inc(1, "failed")
             log.critical("incident events could not be delivered (%s); stopping", exc)
-            await self.app.crash(exc)
+            self._crash_soon(exc)
             return
         now_ms = int(time.time() * 1000)
         for partition in sorted(partitions):
@@ -539,12 +568,25 @@ class CorrelatorWorker:
             for message in messages:
                 message.ack(consumer)
 
+    def _crash_soon(self, exc: BaseException) -> None:
+        """Stop the worker with an error, without waiting: the caller may be a rebalance
+        callback, and faust's shutdown waits for those to return."""
+        self._background.add(task := asyncio.ensure_future(self.app.crash(exc)))
+        task.add_done_callback(self._background.discard)
+
     async def _snapshot_timer(self) -> None:
         async with self._lock:
             if not self._stopping:
                 await self._checkpoint(list(self._runners))
 
     async def _idle_timer(self) -> None:
+        try:
+            await self._settle_ingest(keep=0 if self._all_done() else INGEST_WINDOW)
+        except Exception as exc:
+            self.metrics.internal_errors.inc(1, "ingest")
+            log.critical("routed alerts could not be delivered (%s); stopping", exc)
+            await self.app.crash(exc)
+            return
         async with self._lock:
             if self._stopping:
                 return
@@ -561,6 +603,9 @@ class CorrelatorWorker:
                     log.error("idle advance failed (partition %d): %s", partition, exc)
                     continue
                 await self._send_events(events)
+
+    def _all_done(self) -> bool:
+        return all(f.done() for futures, _ in self._ingest_pending for f in futures)
 
     async def _lag_timer(self) -> None:
         try:
@@ -617,12 +662,18 @@ class CorrelatorWorker:
     # ------------------------------------------------------------------ shutdown
 
     async def on_app_stopping(self) -> None:
-        """Before the consumer stops: last checkpoint of every engine, then stop processing."""
+        """Before the consumer stops: last checkpoint of every engine, then stop processing.
+
+        faust skips its final commit when ``stream_wait_empty`` is off, so commit the
+        acknowledged offsets here; anything not committed is simply read again.
+        """
         try:
+            await self._settle_ingest(keep=0)
             async with self._lock:
                 if self._runners and self._topology_ready.is_set():
                     await self._checkpoint(list(self._runners))
                 self._stopping = True
+            await self.app.consumer.commit()
         except Exception as exc:
             log.exception("final checkpoint failed: %s", exc)
 

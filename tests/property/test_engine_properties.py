@@ -83,8 +83,12 @@ def test_dedup_is_idempotent(storm: Storm) -> None:
     _, once = run(storm.topology, storm.alerts)
     _, twice = run(storm.topology, doubled)
     assert groups(once) == groups(twice)
-    roots_once = {e.id: e.root_cause.service if e.root_cause else None for e in final_state(once).values()}
-    roots_twice = {e.id: e.root_cause.service if e.root_cause else None for e in final_state(twice).values()}
+    roots_once = {
+        e.id: e.root_cause.service if e.root_cause else None for e in final_state(once).values()
+    }
+    roots_twice = {
+        e.id: e.root_cause.service if e.root_cause else None for e in final_state(twice).values()
+    }
     assert roots_once == roots_twice
     counts_once = {m.fingerprint: m.count for e in final_state(once).values() for m in e.alerts}
     counts_twice = {m.fingerprint: m.count for e in final_state(twice).values() for m in e.alerts}

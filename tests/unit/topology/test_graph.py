@@ -241,6 +241,7 @@ def test_networkx_view_carries_attributes() -> None:
         "tier": "frontend",
         "criticality": "high",
         "aliases": ("Web-Deployment", "web-svc"),
+        "slo": None,
     }
     assert graph.nodes["catalog-db"]["kind"] == "database"
 

@@ -112,7 +112,7 @@ def test_sample_config_is_valid_and_realistic() -> None:
         pytest.param(
             "unknown_mapping_key.yaml",
             "service 'web'",
-            "unknown key 'slo'; allowed keys: aliases, criticality, depends_on, kind",
+            "unknown key 'owner'; allowed keys: aliases, criticality, depends_on, kind, slo",
             id="unknown-mapping-key",
         ),
         pytest.param(

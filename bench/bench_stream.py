@@ -1,0 +1,620 @@
+"""Streaming benchmark on a real broker: what bounds the worker, and how fast it answers.
+
+Side by side, in one run, on the same records and the same broker:
+
+1. raw aiokafka: a group-less consumer reading the backlog as fast as it can (the ceiling);
+2. a trivial faust agent: one event at a time, counting (the framework's per-event cost);
+3. the Correlator worker draining the same backlog: decode, route, repartition, ingest,
+   advance, publish (records/s and alerts/s for one worker process);
+4. latency at steady load and in a 100x storm: a live producer plus probe alerts for
+   services no one else uses; latency = probe produced -> its first incident event seen
+   on the incidents topic. Measured with ``hold: 0s`` and ``allowed_lateness: 0s`` so that
+   the number is the pipeline's own latency; in production add the configured hold and
+   allowed lateness (event time), which the engine waits for on purpose;
+5. the worker's resident memory after each phase.
+
+Run from the repository root with a broker up (``correlator kafka up``)::
+
+    python bench/bench_stream.py [--bootstrap 127.0.0.1:9092] [--records 50000]
+
+Everything it creates (topics, workers) is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import TopicPartition as KTopicPartition
+
+from correlator.codecs import Decoded, decode
+from correlator.replay import replay_lines
+from correlator.simulate import generate_topology, simulate
+from topology import Topology
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------------- workload
+
+
+def _shift(value: Any, delta: timedelta) -> Any:
+    """Shift every Alertmanager time in a payload (the zero time stays zero)."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if (
+                key in ("startsAt", "endsAt")
+                and isinstance(item, str)
+                and not item.startswith("0001")
+            ):
+                when = datetime.fromisoformat(item.replace("Z", "+00:00")) + delta
+                out[key] = when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            else:
+                out[key] = _shift(item, delta)
+        return out
+    if isinstance(value, list):
+        return [_shift(item, delta) for item in value]
+    return value
+
+
+def _times(value: Any) -> Iterable[datetime]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (
+                key in ("startsAt", "endsAt")
+                and isinstance(item, str)
+                and not item.startswith("0001")
+            ):
+                yield datetime.fromisoformat(item.replace("Z", "+00:00"))
+            else:
+                yield from _times(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _times(item)
+
+
+def backlog_workload(records: int, seed: int) -> tuple[list[bytes], Topology, int]:
+    """Realistic Alertmanager payloads: one simulated storm, repeated later in time."""
+    topology = generate_topology(300, seed)
+    storm = simulate(topology, "mixed", seed=seed, duration_min=360, cascades=60, noise_per_hour=30)
+    base = [orjson.loads(line) for line in storm.lines()]
+    # Copies follow each other closely in event time: a jump larger than the engine's
+    # max_future_skew would quarantine the next copy instead of correlating it.
+    times = sorted(_times(base))
+    period = times[-1] - times[0] + timedelta(minutes=10)
+    lines: list[bytes] = []
+    copy = 0
+    while len(lines) < records:
+        lines.extend(orjson.dumps(_shift(p, period * copy)) for p in base)
+        copy += 1
+    lines = lines[:records]
+    alerts = 0
+    for line in lines:
+        result = decode(line)
+        assert isinstance(result, Decoded), result
+        alerts += len(result.alerts)
+    return lines, storm.given_topology, alerts
+
+
+def live_payload(topology: Topology, rng: random.Random, serial: int) -> bytes:
+    """A small Alertmanager webhook stamped now, for 1-3 alerts of related services."""
+    services = sorted(topology)
+    first = rng.choice(services)
+    related = sorted(topology.dependencies(first) | topology.dependents(first))
+    chosen = [first, *rng.sample(related, min(len(related), rng.randint(0, 2)))]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    alerts = [
+        {
+            "status": "firing",
+            "labels": {"alertname": f"Load{serial % 50}", "service": s, "instance": f"i{serial}"},
+            "annotations": {"summary": f"{s} is unhappy"},
+            "startsAt": now,
+            "endsAt": "0001-01-01T00:00:00Z",
+            "fingerprint": f"{(serial * 7919 + i) & 0xFFFFFFFFFFFFFFFF:016x}",
+        }
+        for i, s in enumerate(chosen)
+    ]
+    return orjson.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "receiver": "bench",
+            "alerts": alerts,
+            "groupLabels": {},
+            "commonLabels": {},
+            "commonAnnotations": {},
+            "externalURL": "http://am",
+            "groupKey": f"g{serial}",
+            "truncatedAlerts": 0,
+        }
+    )
+
+
+def probe_payload(index: int) -> tuple[bytes, str]:
+    service = f"bench-probe-{index}"
+    now = datetime.now(UTC).isoformat()
+    body = {"service": service, "name": "Probe", "severity": "critical", "starts_at": now}
+    return orjson.dumps(body), service
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class Bench:
+    bootstrap: str
+    tmp: Path
+    topics: list[str] = field(default_factory=list)
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def topic(self, name: str, partitions: int = 1) -> str:
+        full = f"bench-{name}-{uuid.uuid4().hex[:8]}"
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            admin.create_topics(
+                {full: {"num_partitions": partitions, "replication_factor": 1}},
+                wait_for_metadata=True,
+            )
+        finally:
+            admin.close()
+        self.topics.append(full)
+        return full
+
+    def cleanup(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=30)
+                if proc.poll() is None:
+                    proc.kill()
+        with contextlib.suppress(Exception):
+            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+            existing = set(admin.list_topics())
+            doomed = [t for t in existing if any(t.startswith(p) for p in self.topics)]
+            doomed += [t for t in existing if t.startswith("bench-app-")]
+            if doomed:
+                admin.delete_topics(sorted(set(doomed)), timeout_ms=30_000)
+            admin.close()
+
+
+def produce(bootstrap: str, topic: str, values: Iterable[bytes]) -> float:
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks=1,
+        linger_ms=20,
+        batch_size=256 * 1024,
+        max_request_size=8 * 1024 * 1024,
+    )
+    started = time.perf_counter()
+    n = 0
+    for value in values:
+        producer.send(topic, value)
+        n += 1
+    producer.flush()
+    producer.close()
+    return n / (time.perf_counter() - started)
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (to tell its own cost from a busy machine)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------------------- 1. raw aiokafka
+
+
+async def _raw_consume(bootstrap: str, topic: str, expected: int) -> float:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        count = 0
+        started = time.perf_counter()
+        while count < expected:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=20_000)
+            count += sum(len(records) for records in batch.values())
+        return expected / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+# ---------------------------------------------------------------------------- 2. trivial faust
+
+
+FAUST_APP = textwrap.dedent(
+    """
+    import sys, time, faust
+    bootstrap, topic, expected, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    app = faust.App("bench-app-" + topic, broker="kafka://" + bootstrap, store="memory://",
+                    web_enabled=False, autodiscover=False, consumer_auto_offset_reset="earliest",
+                    datadir=out + ".data")
+    source = app.topic(topic, value_serializer="raw", key_serializer="raw")
+    state = {"n": 0, "t0": None}
+
+    @app.agent(source)
+    async def count(stream):
+        async for _value in stream:
+            if state["t0"] is None:
+                state["t0"] = time.perf_counter()
+            state["n"] += 1
+            if state["n"] == expected:
+                rate = expected / (time.perf_counter() - state["t0"])
+                open(out, "w").write(str(rate))
+
+    faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+    """
+)
+
+
+def trivial_faust(bench: Bench, topic: str, expected: int) -> float:
+    script = bench.tmp / "faust_count.py"
+    script.write_text(FAUST_APP)
+    out = bench.tmp / "faust_rate.txt"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), bench.bootstrap, topic, str(expected), str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=(bench.tmp / "faust.log").open("wb"),
+    )
+    bench.workers.append(proc)
+    deadline = time.monotonic() + 300
+    while not out.exists() or not out.read_text():
+        if time.monotonic() > deadline or proc.poll() not in (None, 0):
+            raise RuntimeError(f"trivial faust agent failed; see {bench.tmp / 'faust.log'}")
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=30)
+    return float(out.read_text())
+
+
+# ---------------------------------------------------------------------------- 3./4. the worker
+
+
+def start_worker(
+    bench: Bench, topology: Topology, *, engine: dict[str, Any], name: str, partitions: int = 1
+) -> tuple[subprocess.Popen[bytes], int, dict[str, str]]:
+    app = f"bench-app-{uuid.uuid4().hex[:8]}"
+    topics = {
+        "alerts": bench.topic(f"{name}-alerts", partitions),
+        "incidents": bench.topic(f"{name}-incidents"),
+        "dlq": bench.topic(f"{name}-dlq"),
+        "topology": bench.topic(f"{name}-topology"),
+        "repartition": bench.topic(f"{name}-routed", partitions),
+        "snapshots": bench.topic(f"{name}-snapshots"),
+    }
+    port = free_port()
+    topo_path = bench.tmp / f"{name}-topology.json"
+    topo_path.write_bytes(orjson.dumps(topology.to_node_link()))
+    config = bench.tmp / f"{name}.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "app_id": app,
+                "kafka": {"bootstrap_servers": bench.bootstrap},
+                "topics": {
+                    **topics,
+                    "alerts_partitions": partitions,
+                    "repartition_partitions": partitions,
+                },
+                "stream": {"batch_size": 2000, "batch_within_s": 0.01, "snapshot_interval_s": 10},
+                "web": {"port": port},
+                "engine": engine,
+                "log_level": "WARNING",
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRELATOR_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "correlator.cli",
+            "worker",
+            "--config",
+            str(config),
+            "--topology",
+            str(topo_path),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(bench.tmp / f"{name}.log").open("wb"),
+    )
+    bench.workers.append(proc)
+    deadline = time.monotonic() + 90
+    while True:
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r,
+        ):
+            if r.status == 200:
+                return proc, port, topics
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"worker {name} did not start; see {bench.tmp / (name + '.log')}")
+        time.sleep(0.3)
+
+
+def drain_backlog(
+    bench: Bench, lines: list[bytes], topology: Topology, alerts: int
+) -> dict[str, float]:
+    proc, port, topics = start_worker(bench, topology, engine={}, name="backlog")
+    cpu_before = cpu_seconds(proc.pid)
+    started_at = time.perf_counter()
+    produce(bench.bootstrap, topics["alerts"], lines)
+    first: float | None = None
+    while True:
+        done = metric(port, "correlator_engine_alerts_total")
+        now = time.perf_counter()
+        if done > 0 and first is None:
+            first = now
+        if done >= alerts:
+            break
+        if now - started_at > 900:
+            raise RuntimeError(f"backlog not drained: {done}/{alerts} alerts")
+        time.sleep(0.1)
+    assert first is not None
+    elapsed = now - started_at
+    cpu = cpu_seconds(proc.pid) - cpu_before
+    result = {
+        "cpu_seconds": cpu,
+        "records_per_cpu_s": len(lines) / cpu,
+        "alerts_per_cpu_s": alerts / cpu,
+        "records_per_s": len(lines) / elapsed,
+        "alerts_per_s": alerts / elapsed,
+        "seconds": elapsed,
+        "rss_mb": rss_mb(proc.pid),
+        "incident_events": metric(port, 'correlator_incident_events_total{status="open"}'),
+    }
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    return result
+
+
+@dataclass
+class Probe:
+    sent: float
+    seen: float | None = None
+
+
+def _watch_incidents(
+    bootstrap: str, topic: str, probes: dict[str, Probe], stop: threading.Event
+) -> None:
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=10
+    )
+    tp = KTopicPartition(topic, 0)
+    consumer.assign([tp])
+    consumer.seek_to_beginning(tp)
+    try:
+        while not stop.is_set():
+            for records in consumer.poll(timeout_ms=50).values():
+                now = time.perf_counter()
+                for record in records:
+                    if b"bench-probe-" not in record.value:
+                        continue
+                    data = orjson.loads(record.value)["data"]
+                    for service in data.get("unknown_services", []):
+                        probe = probes.get(service)
+                        if probe is not None and probe.seen is None:
+                            probe.seen = now
+    finally:
+        consumer.close()
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "n": 0}
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"p50_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000, "n": len(ordered)}
+
+
+def latency(
+    bench: Bench, topology: Topology, *, base_rate: float, storm_factor: float, phase_s: float
+) -> dict[str, dict[str, float]]:
+    engine = {"hold": "0s", "allowed_lateness": "0s"}
+    proc, _port, topics = start_worker(bench, topology, engine=engine, name="latency")
+    probes: dict[str, Probe] = {}
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=_watch_incidents, args=(bench.bootstrap, topics["incidents"], probes, stop)
+    )
+    watcher.start()
+    producer = KafkaProducer(bootstrap_servers=bench.bootstrap, acks=1, linger_ms=1)
+    rng = random.Random(1)
+    serial = 0
+    results: dict[str, dict[str, float]] = {}
+    try:
+        for phase, rate in (("steady", base_rate), ("storm", base_rate * storm_factor)):
+            names: list[str] = []
+            started = time.perf_counter()
+            next_probe = started
+            sent = 0
+            while (now := time.perf_counter()) - started < phase_s:
+                due = int((now - started) * rate)
+                while sent < due:
+                    producer.send(topics["alerts"], live_payload(topology, rng, serial))
+                    serial += 1
+                    sent += 1
+                if now >= next_probe:
+                    body, service = probe_payload(len(probes))
+                    probes[service] = Probe(sent=time.perf_counter())
+                    producer.send(topics["alerts"], body)
+                    producer.flush()
+                    names.append(service)
+                    next_probe = now + 0.25
+                time.sleep(0.001)
+            producer.flush()
+            achieved = sent / (time.perf_counter() - started)
+            deadline = time.perf_counter() + 120
+            while any(probes[n].seen is None for n in names) and time.perf_counter() < deadline:
+                time.sleep(0.1)
+            lat = [probes[n].seen - probes[n].sent for n in names if probes[n].seen is not None]  # type: ignore[operator]
+            results[phase] = {
+                **_percentiles(lat),
+                "records_per_s_offered": achieved,
+                "probes_lost": sum(1 for n in names if probes[n].seen is None),
+                "rss_mb": rss_mb(proc.pid),
+            }
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+        producer.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    return results
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("CORRELATOR_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    )
+    parser.add_argument(
+        "--records", type=int, default=50_000, help="backlog records (default 50000)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="steady load, records/s (default 50)"
+    )
+    parser.add_argument(
+        "--storm-factor", type=float, default=100.0, help="storm = rate x this (default 100)"
+    )
+    parser.add_argument(
+        "--phase-seconds", type=float, default=20.0, help="length of each latency phase"
+    )
+    args = parser.parse_args(argv)
+
+    bench = Bench(args.bootstrap, Path(tempfile.mkdtemp(prefix="bench-stream-")))
+    try:
+        print(f"workload: generating {args.records} Alertmanager payloads ...", flush=True)
+        lines, topology, alerts = backlog_workload(args.records, seed=3)
+        size = sum(map(len, lines)) / len(lines)
+        print(
+            f"  {len(lines)} records, {alerts} alerts, {size:.0f} bytes/record, "
+            f"topology {len(topology)} services"
+        )
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        replay_lines(lines, topology)
+        replay_cpu, replay_wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        print(
+            f"0. offline replay (engine only)  {len(lines) / replay_wall:>10,.0f} records/s = "
+            f"{alerts / replay_wall:,.0f} alerts/s; per CPU second: "
+            f"{len(lines) / replay_cpu:,.0f} records, {alerts / replay_cpu:,.0f} alerts",
+            flush=True,
+        )
+        raw_topic = bench.topic("raw")
+        rate = produce(bench.bootstrap, raw_topic, lines)
+        print(f"  produced with kafka-python at {rate:,.0f} records/s")
+
+        raw = asyncio.run(_raw_consume(bench.bootstrap, raw_topic, len(lines)))
+        print(f"1. raw aiokafka consume           {raw:>10,.0f} records/s", flush=True)
+        trivial = trivial_faust(bench, raw_topic, len(lines))
+        print(f"2. trivial faust agent (1 by 1)   {trivial:>10,.0f} records/s", flush=True)
+        drained = drain_backlog(bench, lines, topology, alerts)
+        print(
+            f"3. correlator worker (backlog)    {drained['records_per_s']:>10,.0f} records/s = "
+            f"{drained['alerts_per_s']:,.0f} alerts/s ({drained['seconds']:.1f} s, "
+            f"RSS {drained['rss_mb']:.0f} MB); per CPU second of the worker: "
+            f"{drained['records_per_cpu_s']:,.0f} records, "
+            f"{drained['alerts_per_cpu_s']:,.0f} alerts",
+            flush=True,
+        )
+        lat = latency(
+            bench,
+            topology,
+            base_rate=args.rate,
+            storm_factor=args.storm_factor,
+            phase_s=args.phase_seconds,
+        )
+        for phase, row in lat.items():
+            print(
+                f"4. latency {phase:<7} offered {row['records_per_s_offered']:>8,.0f} records/s: "
+                f"p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms "
+                f"over {row['n']:.0f} probes "
+                f"({row['probes_lost']:.0f} not seen), RSS {row['rss_mb']:.0f} MB",
+                flush=True,
+            )
+        print(
+            orjson.dumps(
+                {
+                    "replay_records_per_s": len(lines) / replay_wall,
+                    "replay_records_per_cpu_s": len(lines) / replay_cpu,
+                    "raw_aiokafka": raw,
+                    "trivial_faust": trivial,
+                    "worker_backlog": drained,
+                    "latency": lat,
+                    "records": len(lines),
+                    "alerts": alerts,
+                    "bytes_per_record": size,
+                },
+                option=orjson.OPT_INDENT_2,
+            ).decode()
+        )
+    finally:
+        bench.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
