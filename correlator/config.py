@@ -8,6 +8,7 @@ ignored is how correlation quietly degrades in production.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from pathlib import Path
@@ -162,27 +163,43 @@ _INT_FIELDS = {
 _KNOWN = {f.name for f in fields(EngineConfig)}
 
 
-def engine_config_from_mapping(data: object, *, source: str = "<config>") -> EngineConfig:
-    """Build an :class:`EngineConfig` from a parsed mapping, strictly."""
+def strict_section(
+    data: object, *, section: str, known: Iterable[str], source: str
+) -> dict[str, Any] | None:
+    """Check one config section: a mapping (or absent) with no unknown keys."""
     if data is None:
-        return EngineConfig()
+        return None
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: engine config must be a mapping, got {type(data).__name__}")
-    unknown = sorted(set(map(str, data)) - _KNOWN)
+        raise ConfigError(f"{source}: {section} must be a mapping, got {type(data).__name__}")
+    allowed = set(known)
+    unknown = sorted(set(map(str, data)) - allowed)
     if unknown:
         raise ConfigError(
-            f"{source}: unknown engine setting(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(_KNOWN))}"
+            f"{source}: unknown {section} setting(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed))}"
         )
+    return data
+
+
+def parse_int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{what}: expected an integer, got {value!r}")
+    return value
+
+
+def engine_config_from_mapping(data: object, *, source: str = "<config>") -> EngineConfig:
+    """Build an :class:`EngineConfig` from a parsed mapping, strictly."""
+    checked = strict_section(data, section="engine", known=_KNOWN, source=source)
+    if checked is None:
+        return EngineConfig()
+    data = checked
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         what = f"{source}: engine.{key}"
         if key in _DURATION_FIELDS:
             kwargs[key] = parse_duration(value, what)
         elif key in _INT_FIELDS:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{what}: expected an integer, got {value!r}")
-            kwargs[key] = value
+            kwargs[key] = parse_int(value, what)
         elif key == "service_label_keys":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{what}: expected a list of label names")
@@ -193,11 +210,10 @@ def engine_config_from_mapping(data: object, *, source: str = "<config>") -> Eng
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def load_engine_config(path: str | Path) -> EngineConfig:
-    """Load ``configs/engine.yaml``-style files: a top-level ``engine:`` mapping.
+def read_config_document(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into its top-level mapping ({} for an empty file).
 
-    Other top-level sections (``kafka:``, ``web:``...) belong to the streaming
-    layer and are ignored here, but the ``engine`` section itself is strict.
+    Size is checked before parsing and YAML is only ever loaded safely.
     """
     p = Path(path)
     try:
@@ -213,7 +229,17 @@ def load_engine_config(path: str | Path) -> EngineConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: invalid YAML: {str(exc).splitlines()[0]}") from None
     if doc is None:
-        return EngineConfig()
+        return {}
     if not isinstance(doc, dict):
         raise ConfigError(f"{p}: expected a mapping at the top level")
-    return engine_config_from_mapping(doc.get("engine"), source=str(p))
+    return doc
+
+
+def load_engine_config(path: str | Path) -> EngineConfig:
+    """Load ``configs/engine.yaml``-style files: a top-level ``engine:`` mapping.
+
+    Other top-level sections (``kafka:``, ``changes:``...) belong to other
+    stages and are ignored here, but the ``engine`` section itself is strict.
+    """
+    doc = read_config_document(path)
+    return engine_config_from_mapping(doc.get("engine"), source=str(path))

@@ -14,7 +14,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from correlator.config import format_duration, parse_duration
+from correlator.config import format_duration, parse_duration, strict_section
 from correlator.errors import ConfigError
 from correlator.model import Severity
 
@@ -47,9 +47,7 @@ class GateConfig:
     #: (a lost resolve must not close a gate forever).
     burn_alert_ttl: timedelta = timedelta(hours=1)
     #: Budget seconds spent per incident second, by incident severity.
-    severity_weights: Mapping[str, float] = field(
-        default_factory=lambda: DEFAULT_SEVERITY_WEIGHTS
-    )
+    severity_weights: Mapping[str, float] = field(default_factory=lambda: DEFAULT_SEVERITY_WEIGHTS)
 
     def __post_init__(self) -> None:
         severities: object = self.close_severities
@@ -65,8 +63,10 @@ class GateConfig:
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ConfigError(f"gate.{name} must be a fraction between 0 and 1, got {value!r}")
         rate = self.fast_burn_rate
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not (
-            math.isfinite(rate) and rate > 0
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, int | float)
+            or not (math.isfinite(rate) and rate > 0)
         ):
             raise ConfigError(f"gate.fast_burn_rate must be a positive number, got {rate!r}")
         if self.burn_alert_ttl <= timedelta(0):
@@ -77,8 +77,10 @@ class GateConfig:
                 raise ConfigError(
                     f"gate.severity_weights: {name!r} is not one of {', '.join(_SEVERITIES)}"
                 )
-            if isinstance(weight, bool) or not isinstance(weight, int | float) or not (
-                0 <= weight <= 1
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, int | float)
+                or not (0 <= weight <= 1)
             ):
                 raise ConfigError(
                     f"gate.severity_weights.{name} must be between 0 and 1, got {weight!r}"
@@ -110,18 +112,11 @@ _FRACTIONS = ("caution_budget_below", "raise_priority_below", "fast_burn_rate")
 
 def gate_config_from_mapping(data: object, *, source: str = "<config>") -> GateConfig:
     """Build a :class:`GateConfig` from the parsed ``gate:`` section, strictly."""
-    if data is None:
+    checked = strict_section(data, section="gate", known=_KNOWN, source=source)
+    if checked is None:
         return GateConfig()
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: gate must be a mapping, got {type(data).__name__}")
-    unknown = sorted(set(map(str, data)) - _KNOWN)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown gate setting(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(_KNOWN))}"
-        )
     kwargs: dict[str, Any] = {}
-    for key, value in data.items():
+    for key, value in checked.items():
         what = f"{source}: gate.{key}"
         if key == "burn_alert_ttl":
             kwargs[key] = parse_duration(value, what)

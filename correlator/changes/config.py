@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from correlator.config import format_duration, parse_duration
+from correlator.config import (
+    format_duration,
+    parse_duration,
+    parse_int,
+    read_config_document,
+    strict_section,
+)
 from correlator.errors import ConfigError
 
 __all__ = ["ChangesConfig", "changes_config_from_mapping", "read_config_document"]
-
-_MAX_CONFIG_BYTES = 1_048_576
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,48 +73,17 @@ _KNOWN = frozenset(f.name for f in fields(ChangesConfig))
 
 def changes_config_from_mapping(data: object, *, source: str = "<config>") -> ChangesConfig:
     """Build a :class:`ChangesConfig` from the parsed ``changes:`` section, strictly."""
-    if data is None:
+    checked = strict_section(data, section="changes", known=_KNOWN, source=source)
+    if checked is None:
         return ChangesConfig()
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: changes must be a mapping, got {type(data).__name__}")
-    unknown = sorted(set(map(str, data)) - _KNOWN)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown changes setting(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(_KNOWN))}"
-        )
     kwargs: dict[str, Any] = {}
-    for key, value in data.items():
+    for key, value in checked.items():
         what = f"{source}: changes.{key}"
         if key in _DURATIONS:
             kwargs[key] = parse_duration(value, what)
         elif key in _INTS:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{what}: expected an integer, got {value!r}")
-            kwargs[key] = value
+            kwargs[key] = parse_int(value, what)
     try:
         return ChangesConfig(**kwargs)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
-
-
-def read_config_document(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file into its top-level mapping ({} for an empty file)."""
-    p = Path(path)
-    try:
-        if p.stat().st_size > _MAX_CONFIG_BYTES:
-            raise ConfigError(f"{p}: config file is larger than {_MAX_CONFIG_BYTES} bytes")
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: config is not valid UTF-8") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{p}: expected a mapping at the top level")
-    return doc
