@@ -15,14 +15,22 @@ Pipeline
       │  x-source-topic/-partition/-offset/-timestamp headers)
       ▼
     <app>-alerts-by-domain (internal; decoded alerts, several per record, keyed by partition)
-      │  correlate agent: one Engine per partition, ingest in order, advance once per batch
+      │  correlate agent: one Engine per partition, ingest in order, advance once per batch,
+      │  then that partition's enrichment stage (suspect changes, SLO context, priority)
       ▼
     incidents (CloudEvents 1.0 structured JSON, key = incident id, at least once)
+      + deploy-gate (compacted, key = service: gate state changes)
+
+    changes (raw bytes) ──> every worker, outside the group: decode, offer to every
+                             partition's enrichment stage (released by event time)
+                        ──> changes agent, in the group: bad record -> alerts.dlq
 
     topology (compacted) ──> every worker, outside the consumer group: validate, hot-swap
-    engine state ─────────> <app>-snapshots (compacted, key = partition, with its offset)
+    engine state ─────────> <app>-snapshots (compacted, key = partition, with its offset;
+                                            enrichment state under "<partition>:enrich")
 
 Modules: :mod:`.router` (stage 1 without Kafka), :mod:`.runner` (stage 2 without Kafka),
+:mod:`.enrichment` (the enrichment stage of a partition, fed as the replay feeds it),
 :mod:`.domains`, :mod:`.wire` (internal record), :mod:`.envelope` (CloudEvents, dead
 letters), :mod:`.worker` (the faust app), :mod:`.kafka_io`, :mod:`.admin`,
 :mod:`.settings`, :mod:`.metrics`/:mod:`.telemetry`, :mod:`.cli` and its helpers
@@ -96,7 +104,11 @@ worker), ``POST /api/v1/alerts/alertmanager`` (Alertmanager/Grafana webhooks, 20
 ``POST /api/v1/alerts`` (any supported format, 202): bodies are validated with the codecs
 and written unchanged to ``alerts``; 400 names the problem, 413 above
 ``web.max_body_bytes``, 503 when Kafka does not acknowledge within
-``web.produce_timeout_s``.
+``web.produce_timeout_s``. ``POST /api/v1/changes`` does the same for change records
+(validated with ``decode_change``, written to ``changes``; 202/400/413/503), and
+``GET /api/v1/gate/{service}`` answers the deploy gate decision of the partition that owns
+the service (404 unknown service, 503 when that partition is on another worker or none is
+assigned yet); ``correlator gate SERVICE --url http://HOST:PORT`` asks it for CI/CD.
 
 Command line: ``correlator kafka up|down|status``, ``correlator worker [--config]
 [--topology]``, ``correlator produce FILE|- [--rate N] [--topic T] [--whole]``,

@@ -49,6 +49,8 @@ def topic_specs(settings: WorkerSettings) -> list[TopicSpec]:
         TopicSpec(t.incidents, t.incidents_partitions, {}),
         TopicSpec(t.dlq, t.dlq_partitions, {}),
         TopicSpec(t.topology, 1, {**compacted, "max.message.bytes": str(16 * 1024 * 1024)}),
+        TopicSpec(t.changes, 1, {}),
+        TopicSpec(t.deploy_gate, 1, compacted),
         TopicSpec(settings.repartition_topic, t.repartition_partitions, {}),
         TopicSpec(
             settings.snapshots_topic,

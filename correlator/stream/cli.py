@@ -100,6 +100,16 @@ def cmd_tail(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_subscribe(args: argparse.Namespace) -> int:
+    from correlator.stream.settings import load_settings
+    from correlator.stream.subscriber import subscribe_main
+
+    settings = load_settings(args.config)
+    return subscribe_main(
+        settings.kafka, args.topic or settings.topics.incidents, keep_merged=args.keep_merged
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from correlator.stream.demo import run_demo
 
@@ -175,6 +185,17 @@ def register(subparsers: Any) -> None:
     )
     _add_config(p)
     p.set_defaults(func=cmd_tail)
+
+    p = subparsers.add_parser(
+        "subscribe",
+        help="print the current incidents (idempotent rebuild from the incidents topic)",
+        description="Read the incidents topic from the beginning, keep the newest version "
+        "of each incident (repeats and older versions ignored) and print them as JSON lines.",
+    )
+    p.add_argument("--topic", help="incidents topic (default: from the settings)")
+    p.add_argument("--keep-merged", action="store_true", help="also print merged incidents")
+    _add_config(p)
+    p.set_defaults(func=cmd_subscribe)
 
     p = subparsers.add_parser(
         "demo",

@@ -97,7 +97,10 @@ def incident_cloudevent(data: Mapping[str, Any], *, source: str) -> dict[str, An
 
 
 def incident_record(
-    event: IncidentEvent, *, source: str, max_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    event: IncidentEvent | Mapping[str, Any],
+    *,
+    source: str,
+    max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> OutputRecord:
     """The Kafka record for one incident event (key = incident id).
 
@@ -105,13 +108,14 @@ def incident_record(
     (1 MB by default). Rather than failing delivery, the member list is cut to fit and
     ``data.alerts_truncated`` says how many members were left out; the counts in
     ``data.stats`` stay exact. Everything else (root cause, evidence) is kept whole.
+    ``event`` may also be an enriched event dict (:meth:`correlator.enrich.Enricher.enrich`).
     """
-    data = event.to_dict()
+    data = event.to_dict() if isinstance(event, IncidentEvent) else dict(event)
     value = orjson.dumps(incident_cloudevent(data, source=source))
     if len(value) > max_bytes:
         value = _fit(data, source, max_bytes)
     return OutputRecord(
-        key=event.id.encode("utf-8"),
+        key=str(data["id"]).encode("utf-8"),
         value=value,
         headers=[("content-type", CE_CONTENT_TYPE.encode("ascii"))],
     )

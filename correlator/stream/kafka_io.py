@@ -44,6 +44,8 @@ class TopicRecord:
     offset: int
     key: bytes | None
     value: bytes | None
+    #: Kafka record timestamp (ms), when the broker gave one.
+    timestamp_ms: int | None = None
 
 
 class OutputProducer:
@@ -216,7 +218,11 @@ class TopicFollower:
         out: list[TopicRecord] = []
         for tp in sorted(batches, key=lambda t: t.partition):
             for record in batches[tp]:
-                out.append(TopicRecord(tp.partition, record.offset, record.key, record.value))
+                out.append(
+                    TopicRecord(
+                        tp.partition, record.offset, record.key, record.value, record.timestamp
+                    )
+                )
         return out
 
     async def stop(self) -> None:

@@ -89,6 +89,8 @@ def produce_file(
             acks="all",
             linger_ms=5,
             max_request_size=16 * 1024 * 1024,
+            # bounded: with bad credentials kafka-python retries the bootstrap until this
+            bootstrap_timeout_ms=10_000,
             **kafka.kafka_python_config(),
         )
     except KafkaError as exc:

@@ -32,6 +32,7 @@ from correlator.config import EngineConfig
 from correlator.engine import AlertNotice, Engine, NoticeKind
 from correlator.errors import SnapshotError
 from correlator.incident import IncidentEvent
+from correlator.model import Alert
 from correlator.stream.wire import WireAlert, WireError, decode_batch
 from topology import Topology
 
@@ -118,6 +119,9 @@ class BatchOutcome:
     engine_errors: list[tuple[WireAlert, str]] = field(default_factory=list)
     #: Set when ``advance`` raised; its events are lost for this batch (a bug as well).
     advance_error: str | None = None
+    #: Alerts the engine accepted (not future, no engine error), in ingest order; the
+    #: enrichment stage reads them for burn-rate signals.
+    ingested: list[Alert] = field(default_factory=list)
 
 
 class PartitionRunner:
@@ -192,6 +196,8 @@ class PartitionRunner:
                     out.engine_errors.append((item, f"{type(exc).__name__}: {exc}"))
                     continue
                 out.notices.extend((notice, item) for notice in notices)
+                if not any(notice.kind is NoticeKind.FUTURE for notice in notices):
+                    out.ingested.append(item.alert)
         if ingested or out.bad_records:
             try:
                 out.events = self.engine.advance()

@@ -32,6 +32,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from correlator.budget import GateConfig, gate_config_from_mapping
+from correlator.changes import ChangesConfig, changes_config_from_mapping
 from correlator.config import EngineConfig, engine_config_from_mapping
 from correlator.errors import ConfigError
 
@@ -203,6 +205,10 @@ class TopicSettings(_Section):
     incidents: str = "incidents"
     dlq: str = "alerts.dlq"
     topology: str = "topology"
+    #: Raw change records (deploys, config changes) in any supported change format.
+    changes: str = "changes"
+    #: Compacted topic of deploy gate state changes, key = service.
+    deploy_gate: str = "deploy-gate"
     #: Internal topic carrying decoded alerts keyed by correlation domain.
     #: Default: ``<app_id>-alerts-by-domain``.
     repartition: str | None = None
@@ -216,9 +222,16 @@ class TopicSettings(_Section):
     #: Create missing topics at start-up (existing ones are left alone).
     create: bool = True
 
-    _names = field_validator("alerts", "incidents", "dlq", "topology", "repartition", "snapshots")(
-        _check_topic
-    )
+    _names = field_validator(
+        "alerts",
+        "incidents",
+        "dlq",
+        "topology",
+        "changes",
+        "deploy_gate",
+        "repartition",
+        "snapshots",
+    )(_check_topic)
 
 
 class StreamSettings(_Section):
@@ -292,6 +305,10 @@ class WorkerSettings(BaseSettings):
     topology_file: Path | None = None
     #: Engine settings (same keys as the ``engine:`` section of configs/engine.yaml).
     engine: dict[str, Any] | None = None
+    #: Change correlation settings (the ``changes:`` section, as for ``correlator replay``).
+    changes: dict[str, Any] | None = None
+    #: Deploy gate settings (the ``gate:`` section, as for ``correlator replay``).
+    gate: dict[str, Any] | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     _normalise_level = field_validator("log_level", mode="before")(_upper)
@@ -308,6 +325,24 @@ class WorkerSettings(BaseSettings):
     def _check_engine(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         try:
             engine_config_from_mapping(value, source="engine")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("changes", mode="after")
+    @classmethod
+    def _check_changes(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            changes_config_from_mapping(value, source="changes")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("gate", mode="after")
+    @classmethod
+    def _check_gate(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            gate_config_from_mapping(value, source="gate")
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         return value
@@ -344,6 +379,12 @@ class WorkerSettings(BaseSettings):
 
     def engine_config(self) -> EngineConfig:
         return engine_config_from_mapping(self.engine, source="engine")
+
+    def changes_config(self) -> ChangesConfig:
+        return changes_config_from_mapping(self.changes, source="changes")
+
+    def gate_config(self) -> GateConfig:
+        return gate_config_from_mapping(self.gate, source="gate")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -88,6 +88,8 @@ def tail_incidents(
             client_id=f"{kafka.client_id}-tail",
             group_id=None,
             enable_auto_commit=False,
+            # bounded: with bad credentials kafka-python retries the bootstrap until this
+            bootstrap_timeout_ms=10_000,
             **kafka.kafka_python_config(),
         )
     except KafkaError as exc:

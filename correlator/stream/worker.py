@@ -35,17 +35,21 @@ import orjson
 from faust.types import TP
 from faust.web import Request, Response, View
 
+from correlator.changes import Change, decode_change
 from correlator.codecs import Rejection, decode, encode_canonical
 from correlator.engine import EngineStats, NoticeKind
+from correlator.enrich import Enricher
 from correlator.errors import SnapshotError
 from correlator.incident import IncidentEvent
 from correlator.replay import decode_options
+from correlator.stream.enrichment import EnrichmentFeed, gate_record
 from correlator.stream.envelope import (
     DeadLetter,
     OutputRecord,
     dead_letter,
     incident_record,
 )
+from correlator.stream.faust_tuning import install_fetch_max_wait
 from correlator.stream.kafka_io import KafkaError, OutputProducer, TopicFollower, read_latest
 from correlator.stream.metrics import LabelValues
 from correlator.stream.router import RawRecord, Router
@@ -65,6 +69,10 @@ INGEST_ENDPOINTS: dict[str, tuple[str, ...] | None] = {
     "/api/v1/alerts/alertmanager": ("alertmanager", "grafana"),
     "/api/v1/alerts": None,
 }
+CHANGES_ENDPOINT = "/api/v1/changes"
+GATE_ENDPOINT = "/api/v1/gate/{service}"
+#: Suffix of the snapshot key holding a partition's enrichment state ("<partition>:enrich").
+ENRICH_SNAPSHOT_SUFFIX = ":enrich"
 
 
 class _App(faust.App):
@@ -102,6 +110,12 @@ class CorrelatorWorker:
         self._topology_ready = asyncio.Event()
         self._lock = asyncio.Lock()
         self._runners: dict[int, PartitionRunner] = {}
+        #: Enrichment stage per partition, next to its engine (same life cycle).
+        self._feeds: dict[int, EnrichmentFeed] = {}
+        #: Every valid change read from the changes topic, by id (offered to new feeds).
+        self._known_changes: dict[str, Change] = {}
+        self._changes_config = settings.changes_config()
+        self._gate_config = settings.gate_config()
         self._pending_acks: dict[int, list[Any]] = {}
         self._inflight: list[asyncio.Future[object]] = []
         self._ingest_pending: deque[tuple[list[asyncio.Future[object]], list[Any]]] = deque()
@@ -111,6 +125,8 @@ class CorrelatorWorker:
         self._recovered = False
         self._stopping = False
         self._lag: dict[LabelValues, float] = {}
+        #: False while no bootstrap server accepts a TCP connection (see _probe_broker).
+        self._broker_reachable = True
         self._data_dir = data_dir or tempfile.mkdtemp(prefix="correlator-faust-")
         self.metrics = WorkerMetrics(
             engine_stats=self._engine_stats,
@@ -129,6 +145,7 @@ class CorrelatorWorker:
     # ------------------------------------------------------------------ app wiring
 
     def _build_app(self) -> _App:
+        install_fetch_max_wait()  # see faust_tuning: avoids 1.5 s stalls between the stages
         s = self.settings
         web = s.web
         credentials: Any = None
@@ -175,6 +192,9 @@ class CorrelatorWorker:
         routed = app.topic(self._repartition_name, key_serializer="raw", value_serializer="raw")
         app.agent(alerts, name="correlator.ingest")(self._ingest_agent)
         app.agent(routed, name="correlator.correlate")(self._correlate_agent)
+        changes = app.topic(self._topics.changes, key_serializer="raw", value_serializer="raw")
+        app.agent(changes, name="correlator.changes")(self._changes_agent)
+        app.task(self._changes_task)
         app.timer(self._stream.idle_check_interval_s, name="correlator.idle")(self._idle_timer)
         app.timer(self._stream.snapshot_interval_s, name="correlator.snapshot")(
             self._snapshot_timer
@@ -202,7 +222,31 @@ class CorrelatorWorker:
     # ------------------------------------------------------------------ state views
 
     def is_ready(self) -> bool:
-        return self._topology_ready.is_set() and self._recovered and not self.app.rebalancing
+        return (
+            self._topology_ready.is_set()
+            and self._recovered
+            and not self.app.rebalancing
+            and self._broker_reachable
+        )
+
+    async def _probe_broker(self) -> None:
+        """Readiness follows the broker: aiokafka retries quietly while it is down."""
+        for server in self.settings.kafka.servers:
+            host, _, port = server.rpartition(":")
+            try:
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(host.strip("[]"), int(port)), timeout=2.0
+                )
+            except (TimeoutError, OSError, ValueError):
+                continue
+            writer.close()
+            if not self._broker_reachable:
+                log.info("Kafka reachable again")
+            self._broker_reachable = True
+            return
+        if self._broker_reachable:
+            log.warning("no Kafka bootstrap server accepts connections; not ready")
+        self._broker_reachable = False
 
     def _engine_stats(self) -> Iterable[EngineStats]:
         return [runner.engine.stats for runner in self._runners.values()]
@@ -234,6 +278,8 @@ class CorrelatorWorker:
         self._topology = topology
         for runner in self._runners.values():
             runner.engine.set_topology(topology)
+        for feed in self._feeds.values():
+            feed.enricher.set_topology(topology)
         domains = self._router.domains
         log.info(
             "topology %s active: %d services, %d domain(s) (max size %d)",
@@ -414,6 +460,9 @@ class CorrelatorWorker:
                 if runner is None:
                     runner = await self._restore(partition)
                 outcome = runner.process([(m.offset, m.value) for m in messages], now=now)
+                feed = self._feeds.get(partition)
+                if feed is not None:
+                    feed.observe_alerts(outcome.ingested)
                 self._pending_acks.setdefault(partition, []).extend(messages)
                 await self._publish(outcome, runner)
                 self.metrics.batch_size.observe(len(messages), "correlate")
@@ -425,7 +474,7 @@ class CorrelatorWorker:
                     self.metrics.batch_latency.observe(max(0.0, now - ts_ms / 1000.0))
 
     async def _publish(self, outcome: BatchOutcome, runner: PartitionRunner) -> None:
-        await self._send_events(outcome.events)
+        await self._send_events(outcome.events, runner)
         letters: list[OutputRecord] = []
         for notice, item in outcome.notices:
             if notice.kind is not NoticeKind.FUTURE:
@@ -470,16 +519,28 @@ class CorrelatorWorker:
             self._inflight += await self._producer.send_all(self._topics.dlq, letters)
             self.metrics.dlq_records.inc(len(letters))
 
-    async def _send_events(self, events: list[IncidentEvent]) -> None:
+    async def _send_events(self, events: list[IncidentEvent], runner: PartitionRunner) -> None:
+        """Enrich one engine step's events (as the replay does) and queue them, then the
+        gate changes they caused."""
         source = self._stream.event_source
-        for event in events:
+        feed = self._feeds.get(runner.partition)
+        if feed is None:  # cannot happen: _restore creates both; keep events flowing anyway
+            enriched: list[tuple[IncidentEvent, Any]] = [(e, e) for e in events]
+            gates: list[dict[str, Any]] = []
+        else:
+            enriched, gates = feed.step(runner.engine.clock, events)
+        for event, data in enriched:
             self._inflight.append(
                 await self._producer.send(
                     self._topics.incidents,
-                    incident_record(event, source=source, max_bytes=self._stream.max_event_bytes),
+                    incident_record(data, source=source, max_bytes=self._stream.max_event_bytes),
                 )
             )
             self.metrics.incident_events.inc(1, event.status.value)
+        for gate in gates:
+            self._inflight.append(
+                await self._producer.send(self._topics.deploy_gate, gate_record(gate))
+            )
         if len(self._inflight) > 10_000:
             self._inflight = [
                 f for f in self._inflight if not f.done() or f.cancelled() or f.exception()
@@ -495,10 +556,14 @@ class CorrelatorWorker:
             self._repartition_name, partition, self._topology, self.config, now=now
         )
         key = str(partition).encode()
+        enrich_key = f"{partition}{ENRICH_SNAPSHOT_SUFFIX}".encode()
         try:
-            found = await read_latest(self.settings.kafka, self.settings.snapshots_topic, [key])
+            found = await read_latest(
+                self.settings.kafka, self.settings.snapshots_topic, [key, enrich_key]
+            )
         except KafkaError as exc:
             raise RuntimeError(f"cannot read snapshots for partition {partition}: {exc}") from exc
+        self._feeds[partition] = self._restore_feed(partition, found.get(enrich_key))
         value = found.get(key)
         if value is None:
             self.metrics.restores.inc(1, "fresh")
@@ -522,6 +587,19 @@ class CorrelatorWorker:
                 log.error("partition %d: unusable snapshot (%s); starting empty", partition, exc)
         self._runners[partition] = runner
         return runner
+
+    def _restore_feed(self, partition: int, value: bytes | None) -> EnrichmentFeed:
+        """The enrichment stage of ``partition``: its snapshot, then every known change."""
+        assert self._topology is not None
+        feed = EnrichmentFeed(Enricher(self._topology, self._changes_config, self._gate_config))
+        if value is not None:
+            try:
+                feed.restore(value)
+            except SnapshotError as exc:
+                log.error("partition %d: unusable enrichment snapshot (%s); fresh", partition, exc)
+        for change in self._known_changes.values():
+            feed.offer(change)
+        return feed
 
     async def _flush_outputs(self) -> None:
         inflight, self._inflight = self._inflight, []
@@ -551,7 +629,16 @@ class CorrelatorWorker:
             if runner.changed_since_snapshot:
                 covered = runner.next_offset
                 value = runner.take_snapshot(now_ms=now_ms)
+                feed = self._feeds.get(partition)
                 try:
+                    if feed is not None:
+                        enrich_key = f"{partition}{ENRICH_SNAPSHOT_SUFFIX}".encode()
+                        await (
+                            await self._snapshot_producer.send(
+                                self.settings.snapshots_topic,
+                                OutputRecord(enrich_key, feed.snapshot(), []),
+                            )
+                        )
                     fut = await self._snapshot_producer.send(
                         self.settings.snapshots_topic,
                         OutputRecord(str(partition).encode(), value, []),
@@ -602,12 +689,13 @@ class CorrelatorWorker:
                     self.metrics.internal_errors.inc(1, "engine")
                     log.error("idle advance failed (partition %d): %s", partition, exc)
                     continue
-                await self._send_events(events)
+                await self._send_events(events, self._runners[partition])
 
     def _all_done(self) -> bool:
         return all(f.done() for futures, _ in self._ingest_pending for f in futures)
 
     async def _lag_timer(self) -> None:
+        await self._probe_broker()
         try:
             consumer = self.app.consumer
             lag: dict[LabelValues, float] = {}
@@ -646,6 +734,7 @@ class CorrelatorWorker:
             async with self._lock:
                 for partition in sorted(set(self._runners) - mine):
                     del self._runners[partition]
+                    self._feeds.pop(partition, None)
                     self._pending_acks.pop(partition, None)
                     log.info("partition %d moved to another worker", partition)
                 if self._topology is not None:  # else restored lazily once one arrives
@@ -700,6 +789,7 @@ class CorrelatorWorker:
                     "topology_version": worker._topology.version if worker._topology else None,
                     "recovered": worker._recovered,
                     "partitions": sorted(worker._runners),
+                    "changes_known": len(worker._known_changes),
                 }
                 return self.json(body, status=200 if ready else 503)
 
@@ -722,6 +812,21 @@ class CorrelatorWorker:
         for path, formats in INGEST_ENDPOINTS.items():
             app.page(path)(self._ingest_view(path, formats))
 
+        class ChangeIngest(View):
+            async def post(self, request: Request) -> Response:
+                status, body = await worker.handle_change_ingest(request)
+                worker.metrics.http_requests.inc(1, CHANGES_ENDPOINT, str(status))
+                return self.json(body, status=status)
+
+        class Gate(View):
+            async def get(self, request: Request, service: str) -> Response:
+                status, body = worker.gate_decision(service)
+                worker.metrics.http_requests.inc(1, "/api/v1/gate", str(status))
+                return self.json(body, status=status)
+
+        app.page(CHANGES_ENDPOINT)(ChangeIngest)
+        app.page(GATE_ENDPOINT)(Gate)
+
     def _ingest_view(self, path: str, formats: tuple[str, ...] | None) -> type[View]:
         worker = self
 
@@ -738,19 +843,9 @@ class CorrelatorWorker:
         self, path: str, formats: tuple[str, ...] | None, request: Request
     ) -> tuple[int, dict[str, Any]]:
         """Validate an HTTP alert body with the codecs and write it, unchanged, to ``alerts``."""
-        limit = self.settings.web.max_body_bytes
-        declared = request.headers.get("Content-Length", "")
-        length = int(declared) if declared.isdigit() else None
-        if length is not None and length > limit:
-            return 413, {"error": "too_large", "detail": f"body exceeds {limit} bytes"}
-        try:
-            raw = await request.read()
-        except Exception as exc:  # aiohttp raises HTTPRequestEntityTooLarge above client_max_size
-            if getattr(exc, "status", None) == 413 or "too large" in str(exc).lower():
-                return 413, {"error": "too_large", "detail": f"body exceeds {limit} bytes"}
-            return 400, {"error": "unreadable_body", "detail": str(exc)[:200]}
-        if len(raw) > limit:
-            return 413, {"error": "too_large", "detail": f"body exceeds {limit} bytes"}
+        raw = await self._read_body(request)
+        if isinstance(raw, tuple):
+            return raw
         decoded = decode(raw, decode_options(self.config), received_at=datetime.now(UTC))
         if isinstance(decoded, Rejection):
             return 400, {"error": decoded.reason.value, "detail": decoded.detail}
@@ -759,14 +854,173 @@ class CorrelatorWorker:
                 "error": "wrong_format",
                 "detail": f"this endpoint accepts {', '.join(formats)}; got {decoded.format}",
             }
+        failed = await self._write_raw(self._topics.alerts, raw, path)
+        if failed is not None:
+            return failed
+        code = 200 if formats is not None else 202
+        return code, {"status": "accepted", "format": decoded.format, "alerts": len(decoded.alerts)}
+
+    async def handle_change_ingest(self, request: Request) -> tuple[int, dict[str, Any]]:
+        """Validate an HTTP change body and write it, unchanged, to the changes topic."""
+        raw = await self._read_body(request)
+        if isinstance(raw, tuple):
+            return raw
+        decoded = decode_change(raw, decode_options(self.config), received_at=datetime.now(UTC))
+        if isinstance(decoded, Rejection):
+            return 400, {"error": decoded.reason.value, "detail": decoded.detail}
+        failed = await self._write_raw(self._topics.changes, raw, CHANGES_ENDPOINT)
+        if failed is not None:
+            return failed
+        return 202, {"status": "accepted", "change_id": decoded.id, "service": decoded.service}
+
+    async def _read_body(self, request: Request) -> bytes | tuple[int, dict[str, Any]]:
+        """The request body, or the (413/400) answer when it is too large or unreadable."""
+        limit = self.settings.web.max_body_bytes
+        too_large = 413, {"error": "too_large", "detail": f"body exceeds {limit} bytes"}
+        declared = request.headers.get("Content-Length", "")
+        length = int(declared) if declared.isdigit() else None
+        if length is not None and length > limit:
+            return too_large
+        try:
+            raw = await request.read()
+        except Exception as exc:  # aiohttp raises HTTPRequestEntityTooLarge above client_max_size
+            if getattr(exc, "status", None) == 413 or "too large" in str(exc).lower():
+                return too_large
+            return 400, {"error": "unreadable_body", "detail": str(exc)[:200]}
+        if len(raw) > limit:
+            return too_large
+        return bytes(raw)
+
+    async def _write_raw(
+        self, topic: str, raw: bytes, path: str
+    ) -> tuple[int, dict[str, Any]] | None:
+        """Write an accepted body to ``topic``; the 503 answer when Kafka does not ack."""
+        timeout = self.settings.web.produce_timeout_s
         try:
             fut = await asyncio.wait_for(
-                self._producer.send(self._topics.alerts, OutputRecord(None, raw, [])),
-                timeout=self.settings.web.produce_timeout_s,
+                self._producer.send(topic, OutputRecord(None, raw, [])), timeout=timeout
             )
-            await asyncio.wait_for(fut, timeout=self.settings.web.produce_timeout_s)
+            await asyncio.wait_for(fut, timeout=timeout)
         except (KafkaError, TimeoutError) as exc:
             log.warning("ingest via %s failed: Kafka unavailable (%s)", path, exc)
             return 503, {"error": "kafka_unavailable", "detail": "could not write to Kafka; retry"}
-        code = 200 if formats is not None else 202
-        return code, {"status": "accepted", "format": decoded.format, "alerts": len(decoded.alerts)}
+        return None
+
+    def gate_decision(self, service: str) -> tuple[int, dict[str, Any]]:
+        """``GET /api/v1/gate/{service}``: the decision of the partition owning the service.
+
+        The gate of a service lives in the enrichment stage of the partition its domain
+        routes to; with several workers, ask the one that owns that partition (503 here
+        otherwise, as before the partitions are assigned).
+        """
+        feeds = self._feeds
+        if not feeds or self._router is None or self._topology is None:
+            return 503, {"error": "not_ready", "detail": "no partition assigned yet; retry"}
+        canonical = self._topology.resolve(service)
+        domain = self._router.domains.domain_for(canonical or service, canonical is not None)
+        partition = self._router.partition_of(domain)
+        feed = feeds.get(partition)
+        if feed is None:
+            return 503, {
+                "error": "not_owner",
+                "detail": f"partition {partition} (owning {service}) is on another worker",
+            }
+        decision = feed.enricher.decision(service)
+        if decision is None:
+            return 404, {"error": "unknown_service", "detail": f"unknown service {service!r}"}
+        return 200, decision
+
+    # ------------------------------------------------------------------ changes
+
+    def _decode_change_record(
+        self, value: bytes | None, timestamp_ms: int | None
+    ) -> Change | Rejection | None:
+        if value is None:
+            return None
+        received = (
+            datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+            if timestamp_ms is not None and timestamp_ms >= 0
+            else None
+        )
+        return decode_change(value, decode_options(self.config), received_at=received)
+
+    async def _changes_task(self) -> None:
+        """Every worker reads every change (group-less, from the beginning), because every
+        partition's enrichment stage needs the changes of its services; ids dedup."""
+        await self._topology_ready.wait()
+        follower = TopicFollower(self.settings.kafka, self._topics.changes, name="changes")
+        try:
+            await follower.start(from_beginning=True)
+            while not self.app.should_stop:
+                records = await follower.poll(timeout_ms=1000)
+                if not records:
+                    continue
+                async with self._lock:
+                    for record in records:
+                        decoded = self._decode_change_record(record.value, record.timestamp_ms)
+                        if not isinstance(decoded, Change):
+                            continue  # the changes agent dead-letters it (once per group)
+                        if decoded.id in self._known_changes:
+                            continue
+                        self._known_changes[decoded.id] = decoded
+                        for feed in self._feeds.values():
+                            feed.offer(decoded)
+                    self._forget_old_changes()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.metrics.internal_errors.inc(1, "changes")
+            log.exception("changes follower failed: %s", exc)
+            await self.app.crash(exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await follower.stop()
+
+    def _forget_old_changes(self) -> None:
+        """Keep known changes bounded: drop those older than ``changes.retention`` before
+        the newest event time of any partition (the enrichers forget them as well)."""
+        clocks = [c for feed in self._feeds.values() if (c := feed.enricher.now) is not None]
+        if not clocks:
+            return
+        horizon = max(clocks) - self._changes_config.retention
+        old = [cid for cid, change in self._known_changes.items() if change.at < horizon]
+        for cid in old:
+            del self._known_changes[cid]
+
+    async def _changes_agent(self, stream: Any) -> None:
+        """Validates the changes topic once per consumer group: bad records go to the DLQ
+        (original bytes, reason and source headers, as for alerts), then are acknowledged."""
+        async for events in stream.noack_take(self._stream.batch_size, self._stream.batch_within_s):
+            try:
+                letters: list[OutputRecord] = []
+                for event in events:
+                    message = event.message
+                    ts = message.timestamp
+                    ts_ms = int(ts * 1000) if ts is not None else None
+                    decoded = self._decode_change_record(message.value, ts_ms)
+                    if isinstance(decoded, Change):
+                        continue
+                    reason, detail = (
+                        ("empty", "record has no value (tombstone)")
+                        if decoded is None
+                        else (decoded.reason.value, decoded.detail)
+                    )
+                    letter = DeadLetter(
+                        reason, detail, message.topic, message.partition, message.offset, ts_ms
+                    )
+                    letters.append(dead_letter(letter, message.value or b"", message.key))
+                    self.metrics.rejects.inc(1, f"change_{reason}")
+                if letters:
+                    futures = await self._producer.send_all(self._topics.dlq, letters)
+                    await asyncio.gather(*futures)
+                    self.metrics.dlq_records.inc(len(letters))
+                self.metrics.records_in.inc(len(events), self._topics.changes)
+                for event in events:
+                    event.ack()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.metrics.internal_errors.inc(1, "changes")
+                log.exception("changes validation failed; stopping the worker: %s", exc)
+                await self.app.crash(exc)
+                return

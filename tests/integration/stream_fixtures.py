@@ -32,6 +32,7 @@ from kafka.errors import KafkaError
 from correlator.config import engine_config_from_mapping
 from correlator.replay import replay_lines
 from correlator.simulate import simulate
+from correlator.stream.settings import WorkerSettings
 from tests.integration.conftest import TopicFactory
 from topology import Topology, load_topology
 
@@ -198,6 +199,8 @@ class StreamSetup:
     repartition: str
     snapshots: str
     tmp: Path
+    changes: str = ""
+    deploy_gate: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def settings(self, *, web_port: int, **overrides: Any) -> dict[str, Any]:
@@ -215,6 +218,8 @@ class StreamSetup:
                 "topology": self.topology,
                 "repartition": self.repartition,
                 "snapshots": self.snapshots,
+                **({"changes": self.changes} if self.changes else {}),
+                **({"deploy_gate": self.deploy_gate} if self.deploy_gate else {}),
             },
             "stream": dict(TEST_STREAM),
             "web": {"host": "127.0.0.1", "port": web_port},
@@ -356,8 +361,15 @@ def stream_setup(
         snapshots=f"{app_id}-snapshots",
         tmp=tmp_path,
     )
+    # Topics of newer worker features get fresh names too, when the settings know them.
+    topic_fields = WorkerSettings.model_fields["topics"].annotation.model_fields  # type: ignore[union-attr]
+    if "changes" in topic_fields:
+        setup.changes = f"{app_id}-changes"
+    if "deploy_gate" in topic_fields:
+        setup.deploy_gate = f"{app_id}-deploy-gate"
     yield setup
     leftovers = [setup.repartition, setup.snapshots, f"{app_id}-__assignor-__leader"]
+    leftovers += [t for t in (setup.changes, setup.deploy_gate) if t]
     with contextlib.suppress(KafkaError):
         existing = set(kafka_admin.list_topics())
         doomed = [t for t in leftovers if t in existing]
