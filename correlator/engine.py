@@ -141,7 +141,8 @@ class Engine:
         ] = {}  # buffered alerts per fingerprint, in arrival order
         self._closed: dict[str, Closed] = {}
         self._closed_order: list[tuple[float, str]] = []
-        self._used_ids: dict[str, None] = {}
+        self._used_ids: dict[str, None] = {}  # ids in use or recently closed
+        self._retired_ids: list[tuple[float, str]] = []  # (forgotten at, id)
         self.stats = EngineStats()
 
     # ------------------------------------------------------------------ API
@@ -305,11 +306,11 @@ class Engine:
                 continue
             del self._dirty[incident.id]
             if incident.merged_into is not None and not incident.emitted:
-                del self._incidents[incident.id]  # never shown: nothing to retract
+                self._drop(incident, clock)  # never shown: nothing to retract
                 continue
             events.append(self._emit(incident, clock))
             if incident.merged_into is not None or incident.retired:
-                del self._incidents[incident.id]
+                self._drop(incident, clock)
         return events
 
     def _promote_counts(self, clock: float, *, force: bool) -> None:
@@ -834,14 +835,27 @@ class Engine:
             self._closed[member.fingerprint] = Closed(incident.id, member.starts_at, closed_at)
             self._closed_order.append((closed_at, member.fingerprint))
         if incident.id not in self._dirty:
-            del self._incidents[incident.id]
+            self._drop(incident, closed_at)
         return True
+
+    def _drop(self, incident: Incident, at: float) -> None:
+        """Forget an incident; its id stays reserved for ``closed_retention``."""
+        del self._incidents[incident.id]
+        self._retired_ids.append((at, incident.id))
 
     def _forget_closed(self) -> None:
         """Drop closed-alert memory older than the retention (bounded memory)."""
         if self._clock is None:
             return
         horizon = self._clock - self._retention
+        ids = self._retired_ids
+        if ids and ids[0][0] < horizon:
+            ids.sort()
+            cut = 0
+            while cut < len(ids) and ids[cut][0] < horizon:
+                self._used_ids.pop(ids[cut][1], None)
+                cut += 1
+            del ids[:cut]
         order = self._closed_order
         if not order or order[0][0] >= horizon:
             return
@@ -878,7 +892,12 @@ class Engine:
     # ------------------------------------------------------------- output
 
     def _emit(self, incident: Incident, clock: float) -> IncidentEvent:
-        incident.version += 1
+        # The version is the engine's input position (alerts ingested so far),
+        # or one more than the previous version: strictly increasing per id,
+        # and a worker restored from a snapshot that re-reads the same input
+        # reproduces the same numbers instead of reusing lower ones.
+        incident.version = max(incident.version + 1, self.stats.alerts)
+        incident.emissions += 1
         incident.last_emitted_at = clock
         self._counts_dirty.pop(incident.id, None)
         if incident.first_emitted_at is None:
@@ -891,7 +910,7 @@ class Engine:
             status = IncidentStatus.MERGED
         elif incident.resolved:
             status = IncidentStatus.RESOLVED
-        elif version <= 1:
+        elif incident.emissions <= 1:
             status = IncidentStatus.OPEN
         else:
             status = IncidentStatus.UPDATED
@@ -944,6 +963,7 @@ class Engine:
             "seq": self._seq,
             "stats": self.stats.to_dict(),
             "used_ids": list(self._used_ids),
+            "retired_ids": sorted(self._retired_ids),
             "dirty": list(self._dirty),
             "counts_dirty": list(self._counts_dirty),
             "timers": sorted(self._timers.heap),
@@ -974,6 +994,7 @@ class Engine:
             for name, value in state["stats"].items():
                 setattr(self.stats, name, value)
             self._used_ids = dict.fromkeys(state["used_ids"])
+            self._retired_ids = [(float(t), str(i)) for t, i in state["retired_ids"]]
             self._timers.heap = sorted((float(d), int(q), str(i)) for d, q, i in state["timers"])
             self._closed = {fp: Closed(i, s, c) for fp, i, s, c in state["closed"]}
             self._closed_order = [(float(c), str(fp)) for c, fp in state["closed_order"]]

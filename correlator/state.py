@@ -92,6 +92,7 @@ class Incident:
 
     __slots__ = (
         "created_at",
+        "emissions",
         "first_at",
         "first_emitted_at",
         "id",
@@ -121,6 +122,7 @@ class Incident:
         self.updated_at = created_at
         self.members: dict[str, Member] = {}
         self.version = 0
+        self.emissions = 0  # events published so far (the first one says "open")
         self.first_emitted_at: float | None = None
         self.last_emitted_at: float | None = None
         self.resolved_at: float | None = None
@@ -221,6 +223,7 @@ _INCIDENT_FIELDS = (
     "last_activity",
     "updated_at",
     "version",
+    "emissions",
     "first_emitted_at",
     "last_emitted_at",
     "resolved_at",
