@@ -470,6 +470,8 @@ class Engine:
             if self._is_ancestor(z, member):
                 continue  # a dependency cycle in the topology: never link in a loop
             self._relink(z, member, z_rank)
+        # Relinking may have merged the new alert's incident into an older one.
+        incident = self._incidents[member.incident]
         incident.records += 1
         if alert.status is Status.FIRING and incident.resolved:
             incident.resolved_at = None

@@ -32,9 +32,11 @@ Pipeline
 Modules: :mod:`.router` (stage 1 without Kafka), :mod:`.runner` (stage 2 without Kafka),
 :mod:`.enrichment` (the enrichment stage of a partition, fed as the replay feeds it),
 :mod:`.domains`, :mod:`.wire` (internal record), :mod:`.envelope` (CloudEvents, dead
-letters), :mod:`.worker` (the faust app), :mod:`.kafka_io`, :mod:`.admin`,
-:mod:`.settings`, :mod:`.metrics`/:mod:`.telemetry`, :mod:`.cli` and its helpers
-(:mod:`.produce`, :mod:`.tail`, :mod:`.demo`), :mod:`.local_kafka` (a real test broker).
+letters), :mod:`.worker` (the faust app), :mod:`.faust_tuning` (one consumer setting faust
+hard-codes: its 1.5 s fetch wait stalled the two stages against each other), :mod:`.kafka_io`,
+:mod:`.admin`, :mod:`.settings`, :mod:`.metrics`/:mod:`.telemetry`, :mod:`.cli` and its
+helpers (:mod:`.produce`, :mod:`.tail`, :mod:`.demo`), :mod:`.local_kafka` (a real test
+broker).
 
 Partitioning: correlation domains
 ---------------------------------

@@ -81,6 +81,8 @@ class _Demo:
             "incidents": f"{base}-incidents",
             "dlq": f"{base}-alerts.dlq",
             "topology": f"{base}-topology",
+            "changes": f"{base}-changes",
+            "deploy_gate": f"{base}-deploy-gate",
             "repartition": f"{base}-by-domain",
             "snapshots": f"{base}-snapshots",
         }

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import tempfile
 import time
 from collections import deque
@@ -127,6 +128,8 @@ class CorrelatorWorker:
         self._lag: dict[LabelValues, float] = {}
         #: False while no bootstrap server accepts a TCP connection (see _probe_broker).
         self._broker_reachable = True
+        # faust insists on a data dir; with in-memory stores nothing in it outlives the run.
+        self._own_data_dir = data_dir is None
         self._data_dir = data_dir or tempfile.mkdtemp(prefix="correlator-faust-")
         self.metrics = WorkerMetrics(
             engine_stats=self._engine_stats,
@@ -770,6 +773,8 @@ class CorrelatorWorker:
         for producer in (self._producer, self._snapshot_producer):
             with contextlib.suppress(Exception):
                 await producer.stop()
+        if self._own_data_dir:
+            shutil.rmtree(self._data_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ web
 

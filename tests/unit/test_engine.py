@@ -402,3 +402,16 @@ def test_state_is_bounded_under_churn() -> None:
         sizes.append(len(state["used_ids"]) + len(state["closed"]) + len(state["incidents"]))
     assert max(sizes[4:]) <= 2 * min(sizes[4:]), sizes
     assert sizes[-1] < 12 * 50
+
+
+def test_resolved_alert_that_bridges_into_an_older_incident() -> None:
+    """A new *resolved* alert joins a young incident (through its explainer) and
+    adopts an older incident's root: everything ends in one incident."""
+    engine = Engine(SHOP)
+    engine.ingest(alert("f1", "frontend", 60))  # older incident, root f1
+    engine.ingest(alert("c1", "cache", 100))  # younger incident, root c1
+    engine.ingest(resolved("a2", "api", 110, 200))  # explained by c1, explains f1
+    events = final_state(engine.flush())
+    assert [sorted(m.fingerprint for m in e.alerts) for e in events.values()] == [
+        ["a2", "c1", "f1"]
+    ]
