@@ -22,7 +22,6 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
 from pydantic_settings import (
@@ -34,7 +33,7 @@ from pydantic_settings import (
 
 from correlator.budget import GateConfig, gate_config_from_mapping
 from correlator.changes import ChangesConfig, changes_config_from_mapping
-from correlator.config import EngineConfig, engine_config_from_mapping
+from correlator.config import EngineConfig, engine_config_from_mapping, read_config_document
 from correlator.errors import ConfigError
 
 __all__ = [
@@ -50,7 +49,6 @@ __all__ = [
 DEFAULT_CONFIG_PATH = Path("configs/worker.yaml")
 ENV_PREFIX = "CORRELATOR_"
 ENV_BOOTSTRAP_FALLBACK = "CORRELATOR_KAFKA_BOOTSTRAP"
-_MAX_CONFIG_BYTES = 1_048_576
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _APP_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
@@ -388,23 +386,7 @@ class WorkerSettings(BaseSettings):
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        if path.stat().st_size > _MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: config file is larger than {_MAX_CONFIG_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: config is not valid UTF-8") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return {str(k): v for k, v in doc.items()}
+    return {str(k): v for k, v in read_config_document(path).items()}
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
