@@ -17,12 +17,20 @@ from __future__ import annotations
 import os
 import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic import model_validator as _model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -318,29 +326,15 @@ class WorkerSettings(BaseSettings):
             raise ValueError(f"{value!r} may only use A-Z a-z 0-9 . _ -")
         return value
 
-    @field_validator("engine", mode="after")
+    @field_validator("engine", "changes", "gate", mode="after")
     @classmethod
-    def _check_engine(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _check_section(
+        cls, value: dict[str, Any] | None, info: ValidationInfo
+    ) -> dict[str, Any] | None:
+        """Each core section is validated by the same strict parser the core uses."""
+        name = str(info.field_name)
         try:
-            engine_config_from_mapping(value, source="engine")
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("changes", mode="after")
-    @classmethod
-    def _check_changes(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        try:
-            changes_config_from_mapping(value, source="changes")
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("gate", mode="after")
-    @classmethod
-    def _check_gate(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        try:
-            gate_config_from_mapping(value, source="gate")
+            _SECTION_PARSERS[name](value, source=name)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         return value
@@ -423,3 +417,10 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> WorkerSet
         raise ConfigError(format_validation_error(exc, source)) from None
     finally:
         _yaml_data.reset(token)
+
+
+_SECTION_PARSERS: dict[str, Callable[..., object]] = {
+    "engine": engine_config_from_mapping,
+    "changes": changes_config_from_mapping,
+    "gate": gate_config_from_mapping,
+}
