@@ -87,48 +87,8 @@ class WorkerMetrics:
             ["stage"],
             buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
         )
-        r.gauge(
-            "correlator_engine_alerts_total",
-            "Alerts ingested by the engines of this worker's partitions.",
-            source=lambda: self._stat("alerts"),
-            kind="counter",
-        )
-        r.gauge(
-            "correlator_engine_duplicates_total",
-            "Duplicate alerts (re-sends) folded into known ones.",
-            source=lambda: self._stat("duplicates"),
-            kind="counter",
-        )
-        r.gauge(
-            "correlator_engine_late_alerts_total",
-            "Alerts that arrived behind the watermark.",
-            source=lambda: self._stat("late"),
-            kind="counter",
-        )
-        r.gauge(
-            "correlator_engine_future_alerts_total",
-            "Alerts quarantined for future timestamps.",
-            source=lambda: self._stat("future"),
-            kind="counter",
-        )
-        r.gauge(
-            "correlator_engine_incidents_opened_total",
-            "Incidents opened.",
-            source=lambda: self._stat("incidents_opened"),
-            kind="counter",
-        )
-        r.gauge(
-            "correlator_engine_incidents_resolved_total",
-            "Incidents resolved.",
-            source=lambda: self._stat("incidents_resolved"),
-            kind="counter",
-        )
-        r.gauge(
-            "correlator_engine_incidents_merged_total",
-            "Incidents merged into another.",
-            source=lambda: self._stat("incidents_merged"),
-            kind="counter",
-        )
+        for stat, name, help_text in _ENGINE_COUNTERS:
+            r.gauge(name, help_text, source=self._stat_source(stat), kind="counter")
         r.gauge(
             "correlator_open_incidents",
             "Incidents currently open on this worker.",
@@ -156,6 +116,9 @@ class WorkerMetrics:
     def _stat(self, name: str) -> dict[LabelValues, float]:
         return {(): float(sum(getattr(s, name) for s in self._engine_stats()))}
 
+    def _stat_source(self, name: str) -> Callable[[], dict[LabelValues, float]]:
+        return lambda: self._stat(name)
+
     def _compression(self) -> dict[LabelValues, float]:
         stats = list(self._engine_stats())
         distinct = sum(s.alerts - s.duplicates for s in stats)
@@ -164,3 +127,31 @@ class WorkerMetrics:
 
     def render(self) -> str:
         return self.registry.render()
+
+
+#: Engine statistics published as Prometheus counters: (stat, metric name, help).
+_ENGINE_COUNTERS = (
+    (
+        "alerts",
+        "correlator_engine_alerts_total",
+        "Alerts ingested by the engines of this worker's partitions.",
+    ),
+    (
+        "duplicates",
+        "correlator_engine_duplicates_total",
+        "Duplicate alerts (re-sends) folded into known ones.",
+    ),
+    ("late", "correlator_engine_late_alerts_total", "Alerts that arrived behind the watermark."),
+    (
+        "future",
+        "correlator_engine_future_alerts_total",
+        "Alerts quarantined for future timestamps.",
+    ),
+    ("incidents_opened", "correlator_engine_incidents_opened_total", "Incidents opened."),
+    ("incidents_resolved", "correlator_engine_incidents_resolved_total", "Incidents resolved."),
+    (
+        "incidents_merged",
+        "correlator_engine_incidents_merged_total",
+        "Incidents merged into another.",
+    ),
+)
