@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -266,12 +266,6 @@ class Engine:
                 NoticeKind.LATE, alert, "event time behind the watermark", incident.id
             )
         return None
-
-    def ingest_many(self, alerts: Iterable[Alert]) -> list[AlertNotice]:
-        notices: list[AlertNotice] = []
-        for alert in alerts:
-            notices.extend(self.ingest(alert))
-        return notices
 
     def advance(self, watermark: datetime | None = None) -> list[IncidentEvent]:
         """Move event time to at least ``watermark`` and emit pending changes.

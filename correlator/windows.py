@@ -39,11 +39,6 @@ def session_accepts(
     return first_at - gap <= event_time <= last_related_at + gap
 
 
-def window_closed(*, last_related_at: float, gap: float, watermark_value: float) -> bool:
-    """No on-time alert can join any more once the watermark passed the gap."""
-    return watermark_value > last_related_at + gap
-
-
 def hold_expired(*, created_at: float, hold: float, clock: float) -> bool:
     """The first emission waits ``hold`` after the first alert (group_wait)."""
     return clock >= created_at + hold

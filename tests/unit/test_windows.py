@@ -39,10 +39,8 @@ def test_lateness_and_watermark() -> None:
     assert not windows.is_late(0, None)
 
 
-def test_hold_and_future_and_closed() -> None:
+def test_hold_and_future() -> None:
     assert not windows.hold_expired(created_at=0, hold=30, clock=29.9)
     assert windows.hold_expired(created_at=0, hold=30, clock=30)
     assert windows.is_future(3700, 0, 3600) and not windows.is_future(3600, 0, 3600)
     assert not windows.is_future(1e12, None, 3600)
-    assert windows.window_closed(last_related_at=0, gap=300, watermark_value=300.1)
-    assert not windows.window_closed(last_related_at=0, gap=300, watermark_value=300)
