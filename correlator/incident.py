@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from enum import StrEnum
 from typing import Any
 
@@ -39,6 +40,13 @@ def iso(ts: float | None) -> str | None:
     """Format epoch seconds as RFC 3339 UTC with millisecond precision."""
     if ts is None:
         return None
+    return _iso(ts)
+
+
+@lru_cache(maxsize=1 << 16)
+def _iso(ts: float) -> str:
+    # Every emission re-formats the start and end of every member, and members
+    # outlive many emissions: a bounded cache turns most of that into a lookup.
     dt = datetime.fromtimestamp(ts, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 

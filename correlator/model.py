@@ -50,6 +50,8 @@ def require_utc(value: datetime, what: str) -> datetime:
     Naive datetimes are a classic source of silent skew between senders, so
     the domain refuses them outright instead of guessing a zone.
     """
+    if value.tzinfo is UTC:
+        return value  # the common case, and a hot path: every alert passes here
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {value.isoformat()}")
     return value.astimezone(UTC)
