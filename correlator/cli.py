@@ -144,6 +144,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
             changes=changes,
             enricher=enricher,
             on_gate_event=on_gate_event,
+            partitions=args.partitions,
+            max_domain_size=args.max_domain_size,
+            domain_seed=args.domain_seed,
+            link=not args.no_link,
         )
         result.stats.rejects += len(change_rejects)
         out.flush()
@@ -195,6 +199,35 @@ def _add_replay(sub: Any) -> None:
         "--gate-state",
         metavar="FILE",
         help="write the final deploy gate state (JSON, read by `correlator gate`)",
+    )
+    p.add_argument(
+        "--partitions",
+        type=int,
+        default=1,
+        metavar="N",
+        help="reproduce a worker with N repartition partitions: alerts routed by "
+        "correlation domain to one engine each, then the cross-domain linker "
+        "(default 1: one engine, no linker)",
+    )
+    p.add_argument(
+        "--max-domain-size",
+        type=int,
+        default=200,
+        metavar="M",
+        help="largest correlation domain before a component is split (the worker's "
+        "stream.max_domain_size; default 200)",
+    )
+    p.add_argument(
+        "--domain-seed",
+        type=int,
+        default=42,
+        metavar="S",
+        help="seed of the domain split (the worker's stream.domain_seed; default 42)",
+    )
+    p.add_argument(
+        "--no-link",
+        action="store_true",
+        help="with --partitions > 1, leave out the cross-domain linker (to measure it)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     p.set_defaults(func=cmd_replay)

@@ -78,6 +78,10 @@ class EngineConfig:
     #: default: on our simulated storms they merged more concurrent faults
     #: than they repaired missing edges; see docs/quality.md).
     proximity_window: timedelta = timedelta(0)
+    #: Time-only links for alerts of services the topology does not know:
+    #: such an alert, with no same-service peer, joins the incident whose
+    #: alert started closest in time, at most this far apart. 0 disables it.
+    unknown_window: timedelta = timedelta(seconds=30)
     #: Delay before an incident is first emitted, so that the root cause's
     #: alert can arrive (Alertmanager's ``group_wait``).
     hold: timedelta = timedelta(seconds=30)

@@ -50,6 +50,28 @@ from topology import Topology
 SNAPSHOT_FORMAT = 1
 _UNKNOWN_PREFIX = "\x00"  # index key prefix keeping unknown names apart from topology ids
 _RELATED_CACHE_LIMIT = 50_000
+#: Alerts at the old event time after which a held future-dated alert is rejected.
+HELD_WITNESSES = 3
+#: Most future-dated alerts held at once; the oldest is rejected beyond it.
+MAX_HELD = 1000
+
+
+@dataclass(slots=True)
+class Held:
+    """A future-dated alert waiting for a second witness (see ``Engine._hold_future``)."""
+
+    t: float
+    alert: Alert
+    against: int = 0
+
+
+def _held_order(held: Held) -> tuple[float, str]:
+    return held.t, held.alert.fingerprint
+
+
+def _iso_or_unknown(alert: Alert) -> str:
+    event = alert.event_time
+    return event.isoformat() if event is not None else "?"
 
 # Link tiers, strongest first (the first element of a ParentRank).
 TIER_EXPLAINER = 0  # a dependency's alert, started within link_window
@@ -61,7 +83,8 @@ TIER_TIME = 4  # fallback: a service outside the topology, by time alone
 
 class NoticeKind(StrEnum):
     LATE = "late"  # arrived behind the watermark; see incident_id for where it went
-    FUTURE = "future"  # quarantined: stamped too far ahead of the newest event time
+    FUTURE = "future"  # rejected: stamped far ahead, and the alerts after it did not follow
+    HELD = "held"  # stamped far ahead of the newest event time: held until confirmed
     STALE = "stale"  # a re-send of an alert whose incident already closed
 
 
@@ -108,6 +131,7 @@ class Engine:
         self._link_window = cfg.link_window.total_seconds()
         self._cause_lag = cfg.cause_lag.total_seconds()
         self._proximity = cfg.proximity_window.total_seconds()
+        self._time_window = max(self._proximity, cfg.unknown_window.total_seconds())
         self._hold = cfg.hold.total_seconds()
         self._count_interval = cfg.count_update_interval.total_seconds()
         self._lateness = cfg.allowed_lateness.total_seconds()
@@ -131,11 +155,15 @@ class Engine:
         self._incidents: dict[str, Incident] = {}
         self._by_fp: dict[str, str] = {}
         self._by_key: dict[str, TimeIndex] = {}  # service key -> live members by group time
-        self._unknown: dict[str, None] = {}  # live members on services outside the topology
+        # Live members by group time, all of them and those on services outside the
+        # topology: time-only links look up a window instead of scanning every key.
+        self._live_times = TimeIndex()
+        self._unknown_times = TimeIndex()
         self._dirty: dict[str, None] = {}
         self._counts_dirty: dict[str, None] = {}  # only duplicate counts changed
         self._timers = Timers()
         self._buffer: list[tuple[float, str]] = []  # reorder buffer: (event time, fingerprint)
+        self._held: list[Held] = []  # future-dated alerts waiting for confirmation
         self._pending: dict[
             str, list[Alert]
         ] = {}  # buffered alerts per fingerprint, in arrival order
@@ -195,15 +223,94 @@ class Engine:
             else (clock if clock is not None else _ts(alert.starts_at))
         )
         if windows.is_future(t, clock, self._future):
-            self.stats.future += 1
-            return [
-                AlertNotice(
-                    NoticeKind.FUTURE,
-                    alert,
-                    f"event time {event.isoformat() if event else '?'} is more than "
-                    f"{self._future:g}s ahead of the newest event time seen",
+            return self._hold_future(alert, t)
+        notices = self._witness_against_held() if self._held else []
+        notices.extend(self._accept(alert, t))
+        return notices
+
+    def held_fingerprints(self) -> frozenset[str]:
+        """Fingerprints of the future-dated alerts held now (see ``_hold_future``)."""
+        return frozenset(h.alert.fingerprint for h in self._held)
+
+    # ------------------------------------------------------- future-dated input
+    #
+    # An alert stamped far ahead of everything seen is either a bad clock or
+    # the first alert after a quiet spell (a night without alerts, a replay of
+    # a day's history). One alert cannot tell which, so it is held, not
+    # judged: a second alert near its time confirms that the stream moved on
+    # (both are accepted), while alerts that keep arriving at the old time
+    # are witnesses against it (after HELD_WITNESSES of them it is rejected
+    # as future-dated). When event time catches up (a later watermark) or
+    # input ends (flush) a held alert is accepted. Either way the caller is
+    # told: HELD when it is held, FUTURE when it is finally rejected.
+
+    def _hold_future(self, alert: Alert, t: float) -> list[AlertNotice]:
+        me = alert.fingerprint
+        friends = [
+            h for h in self._held if abs(h.t - t) <= self._future and h.alert.fingerprint != me
+        ]
+        if friends:
+            for held in friends:
+                self._held.remove(held)
+            notices: list[AlertNotice] = []
+            for held in sorted([*friends, Held(t, alert)], key=_held_order):
+                notices.extend(self._accept(held.alert, held.t))
+            return notices
+        self._held.append(Held(t, alert))
+        notices = [
+            AlertNotice(
+                NoticeKind.HELD,
+                alert,
+                f"event time {_iso_or_unknown(alert)} is more than {self._future:g}s ahead of "
+                "the newest event time seen; held until another alert confirms it",
+            )
+        ]
+        if len(self._held) > MAX_HELD:
+            notices.append(self._reject_held(self._held.pop(0), "too many alerts held"))
+        return notices
+
+    def _witness_against_held(self) -> list[AlertNotice]:
+        """An alert at the old event time counts against every held one."""
+        notices: list[AlertNotice] = []
+        keep: list[Held] = []
+        for held in self._held:
+            held.against += 1
+            if held.against >= HELD_WITNESSES:
+                notices.append(
+                    self._reject_held(held, f"the {held.against} alerts after it did not follow")
                 )
-            ]
+            else:
+                keep.append(held)
+        self._held = keep
+        return notices
+
+    def _reject_held(self, held: Held, why: str) -> AlertNotice:
+        self.stats.future += 1
+        return AlertNotice(
+            NoticeKind.FUTURE,
+            held.alert,
+            f"event time {_iso_or_unknown(held.alert)} is more than {self._future:g}s ahead "
+            f"of the newest event time seen, and {why}",
+        )
+
+    def _release_held(self, *, everything: bool) -> None:
+        """Accept held alerts that event time has caught up with (all of them at the end)."""
+        if not self._held:
+            return
+        clock = self._clock
+        ready = [
+            h for h in self._held
+            if everything or not windows.is_future(h.t, clock, self._future)
+        ]
+        if not ready:
+            return
+        self._held = [h for h in self._held if h not in ready]
+        for held in sorted(ready, key=_held_order):
+            self._accept(held.alert, held.t)
+
+    def _accept(self, alert: Alert, t: float) -> list[AlertNotice]:
+        """Take an alert whose time is plausible into the reorder buffer (or fold it)."""
+        clock = self._clock
         watermark = None if clock is None else windows.watermark(clock, self._lateness)
         if clock is None or t > clock:
             self._clock = t
@@ -246,7 +353,9 @@ class Engine:
         if incident_id is not None:
             incident = self._incidents[incident_id]
             self._settle_timeout(incident)
-            if not self._retire_if_closed(incident):
+            # An on-time alert is judged where it sits in event time: the reorder
+            # buffer releases it at whatever watermark the arriving record brings.
+            if not self._retire_if_closed(incident, None if late else t):
                 self._update_member(incident, alert, t)
                 return None
         closed = self._closed.get(alert.fingerprint)
@@ -278,6 +387,7 @@ class Engine:
             target = _ts(watermark) + self._lateness
             if self._clock is None or target > self._clock:
                 self._clock = target
+            self._release_held(everything=False)
         if self._clock is None:
             return []
         clock = self._clock
@@ -335,6 +445,7 @@ class Engine:
         every hold and session gap to pass, not so far that inactivity
         timeouts fire on alerts that are still firing.
         """
+        self._release_held(everything=True)
         if self._clock is None:
             return []
         horizon = max(self._gap, self._hold) + 1.0
@@ -549,13 +660,19 @@ class Engine:
                     if hops > 0:
                         for fp in self._by_key[key].between(t - near, t + near):
                             yield self._live_member(fp), TIER_NEARBY, hops
-                for fp in self._unknown:
+            # A time-only link always has the unknown service's alert as the child:
+            # a known alert is never explained by time alone.
+            far = self._time_window
+            if far > 0 and not as_child:
+                for fp in self._unknown_times.between(t - far, t + far):
                     yield self._live_member(fp), TIER_TIME, 0
-        elif near > 0:
-            for key, index in self._by_key.items():
-                if key != member.key:
-                    for fp in index.between(t - near, t + near):
-                        yield self._live_member(fp), TIER_TIME, 0
+        elif self._time_window > 0:
+            far = self._time_window
+            found = self._live_times if as_child else self._unknown_times
+            for fp in found.between(t - far, t + far):
+                other = self._live_member(fp)
+                if other.key != member.key:
+                    yield other, TIER_TIME, 0
         same = self._by_key.get(member.key)
         if same is not None:
             for fp in same.between(t - self._gap, t + self._gap):
@@ -581,7 +698,7 @@ class Engine:
         elif tier == TIER_PEER:
             if offset > self._gap:
                 return None
-        elif offset > self._proximity:
+        elif offset > (self._time_window if tier == TIER_TIME else self._proximity):
             return None
         return (tier, hops, offset, parent.fingerprint)
 
@@ -663,7 +780,7 @@ class Engine:
             stack.extend(source.members[c] for c in node.children if c in source.members)
         for node in moved:
             del source.members[node.fingerprint]
-            self._add_member(target, node)
+            self._attach(target, node)
         source.ranked = None
         source.recompute_window()
         if source.resolved and not source.all_resolved():
@@ -740,16 +857,22 @@ class Engine:
         return unique
 
     def _add_member(self, incident: Incident, member: Member) -> None:
-        incident.ranked = None
-        member.incident = incident.id
-        incident.members[member.fingerprint] = member
-        self._by_fp[member.fingerprint] = incident.id
+        """A new member: into its incident and into the time indexes."""
+        self._attach(incident, member)
         index = self._by_key.get(member.key)
         if index is None:
             index = self._by_key[member.key] = TimeIndex()
         index.add(member.group_time, member.fingerprint)
-        if not member.known:
-            self._unknown[member.fingerprint] = None
+        self._index_time(member.group_time, member.fingerprint, member.known)
+
+    def _attach(self, incident: Incident, member: Member) -> None:
+        """Make ``member`` part of ``incident``. Moves between incidents (merges,
+        splits) call only this: the time indexes are per service, not per incident,
+        so indexing a moved member again would leave a stale duplicate behind."""
+        incident.ranked = None
+        member.incident = incident.id
+        incident.members[member.fingerprint] = member
+        self._by_fp[member.fingerprint] = incident.id
         incident.first_at = min(incident.first_at, member.group_time)
         if member.status is Status.FIRING:
             incident.last_related = max(incident.last_related, member.group_time)
@@ -763,13 +886,20 @@ class Engine:
                     del self._by_key[member.key]
             if self._by_fp.get(fp) == incident.id:
                 del self._by_fp[fp]
-            self._unknown.pop(fp, None)
+            self._live_times.remove(member.group_time, fp)
+            if not member.known:
+                self._unknown_times.remove(member.group_time, fp)
+
+    def _index_time(self, t: float, fp: str, known: bool) -> None:
+        self._live_times.add(t, fp)
+        if not known:
+            self._unknown_times.add(t, fp)
 
     def _merge(self, absorbed: Incident, *, into: Incident) -> None:
         """Move every member of ``absorbed`` into the older ``into``."""
         moved = list(absorbed.members.values())
         for member in moved:
-            self._add_member(into, member)
+            self._attach(into, member)
         absorbed.members = {}  # its final `merged` event points at the survivor
         absorbed.ranked = None
         self._absorb_window(into, source=absorbed, moved=moved)
@@ -804,24 +934,26 @@ class Engine:
             self._resolve(incident, incident.last_activity + self._timeout, "inactivity_timeout")
             self._touch(incident)
 
-    def _closed_for_good(self, incident: Incident) -> bool:
-        """Resolved, and the watermark has passed its reopen window."""
-        clock = self._clock
-        return (
-            clock is not None
-            and incident.resolved_at is not None
-            and windows.watermark(clock, self._lateness) > incident.resolved_at + self._reopen
-        )
+    def _closed_for_good(self, incident: Incident, watermark: float | None = None) -> bool:
+        """Resolved, and the watermark (the current one if not given) is past its reopen window."""
+        if watermark is None:
+            if self._clock is None:
+                return False
+            watermark = windows.watermark(self._clock, self._lateness)
+        return incident.resolved_at is not None and watermark > incident.resolved_at + self._reopen
 
-    def _retire_if_closed(self, incident: Incident) -> bool:
+    def _retire_if_closed(self, incident: Incident, watermark: float | None = None) -> bool:
         """Take a closed incident out of the indexes (lazily, wherever it is met).
 
         Its fingerprints move to the closed-alert memory, so late re-sends are
         recognised as stale. It stays in memory until its final event is out.
+        ``watermark`` is where the question is asked in event time: an on-time
+        alert released from the reorder buffer passes its own event time, so a
+        re-fire inside the reopen window reopens whichever record released it.
         """
         if incident.retired:
             return True
-        if not self._closed_for_good(incident):
+        if not self._closed_for_good(incident, watermark):
             return False
         assert incident.resolved_at is not None
         closed_at = incident.resolved_at + self._reopen
@@ -968,6 +1100,7 @@ class Engine:
             ],
             "closed_order": self._closed_order,
             "buffer": sorted(self._buffer),
+            "held": [[h.t, encode_canonical(h.alert), h.against] for h in self._held],
             "pending": {
                 fp: [encode_canonical(a) for a in alerts] for fp, alerts in self._pending.items()
             },
@@ -995,6 +1128,10 @@ class Engine:
             self._closed = {fp: Closed(i, s, c) for fp, i, s, c in state["closed"]}
             self._closed_order = [(float(c), str(fp)) for c, fp in state["closed_order"]]
             self._buffer = [(float(t), str(fp)) for t, fp in state["buffer"]]
+            self._held = [
+                Held(float(t), _decode_pending(raw), int(against))
+                for t, raw, against in state.get("held", ())
+            ]
             self._pending = {
                 fp: [_decode_pending(raw) for raw in alerts]
                 for fp, alerts in state["pending"].items()
@@ -1008,8 +1145,7 @@ class Engine:
                 if incident.live:
                     for fp, member in incident.members.items():
                         self._by_key.setdefault(member.key, TimeIndex()).add(member.group_time, fp)
-                        if not member.known:
-                            self._unknown[fp] = None
+                        self._index_time(member.group_time, fp, member.known)
             self._dirty = dict.fromkeys(state["dirty"])
             self._counts_dirty = dict.fromkeys(state["counts_dirty"])
         except SnapshotError:

@@ -4,6 +4,13 @@ Replay drives the very same engine as the Kafka path, one input line at a
 time, advancing event time after each line; so the incidents it writes are
 the reference the streaming path is tested against.
 
+With ``partitions`` > 1 the replay reproduces a partitioned deployment: each
+alert goes to the engine of its correlation domain's partition, routed exactly
+as the stream's first stage routes it (:class:`correlator.domains.AlertRouter`),
+and the engines' events pass through the cross-domain linker
+(:class:`correlator.linking.IncidentLinker`) before enrichment, as in the
+worker. One partition (the default) is the plain single engine, no linker.
+
 Every event then goes through the enrichment stage (:class:`Enricher`):
 suspect changes, SLO context and priority are added to each event dict, and
 the deploy gate is kept. Changes (``changes=``, e.g. from ``--changes``) are
@@ -23,9 +30,13 @@ from typing import Any
 from correlator.changes import Change, decode_change
 from correlator.codecs import DecodeOptions, Rejection, decode
 from correlator.config import EngineConfig
-from correlator.engine import Engine, NoticeKind
+from correlator.domains import AlertRouter
+from correlator.engine import AlertNotice, Engine, NoticeKind
 from correlator.enrich import Enricher
+from correlator.errors import CorrelatorError
 from correlator.incident import IncidentEvent
+from correlator.linking import IncidentLinker
+from correlator.model import Alert
 from topology import Topology
 
 EventSink = Callable[[IncidentEvent], None]
@@ -125,6 +136,10 @@ def replay_lines(
     enricher: Enricher | None = None,
     on_record: RecordSink | None = None,
     on_gate_event: RecordSink | None = None,
+    partitions: int = 1,
+    max_domain_size: int = 200,
+    domain_seed: int = 42,
+    link: bool = True,
 ) -> ReplayResult:
     """Replay JSON Lines through a fresh engine and the enrichment stage.
 
@@ -134,9 +149,24 @@ def replay_lines(
     without them it is collected (``events`` holds enriched dicts). Pass an
     ``enricher`` to configure the stage (thresholds, budget seeds) or to read
     the gate afterwards; the result carries the one used.
+
+    ``partitions``, ``max_domain_size`` and ``domain_seed`` are the worker's
+    ``topics.repartition_partitions``, ``stream.max_domain_size`` and
+    ``stream.domain_seed``; ``link=False`` leaves out the linker (to measure it).
     """
     cfg = config or EngineConfig()
-    engine = Engine(topology, cfg)
+    engine = (
+        _Partitioned(
+            topology,
+            cfg,
+            partitions=partitions,
+            max_domain_size=max_domain_size,
+            domain_seed=domain_seed,
+            link=link,
+        )
+        if partitions != 1
+        else Engine(topology, cfg)
+    )
     options = decode_options(cfg)
     stage = enricher if enricher is not None else Enricher(topology)
     result = ReplayResult(enricher=stage)
@@ -182,6 +212,7 @@ def replay_lines(
         else:
             result.rejects.append(record)
 
+    held: dict[str, list[tuple[int, bytes]]] = {}  # fingerprint -> (line, raw) of held alerts
     for line_no, line in enumerate(lines, start=1):
         raw = line.rstrip(b"\r\n")
         if not raw.strip():
@@ -194,19 +225,90 @@ def replay_lines(
             for alert in decoded.alerts:
                 stats.alerts += 1
                 unique.add(alert.fingerprint)
-                future = False
+                accepted = True
                 for notice in engine.ingest(alert):
-                    if notice.kind is NoticeKind.FUTURE:
-                        future = True
-                        reject(reject_record(line_no, "future", notice.reason, raw))
-                if not future:
+                    if notice.kind is NoticeKind.HELD:
+                        # Remember where it came from: if it is rejected later, the
+                        # rejects file gets its own line, not the one that judged it.
+                        held.setdefault(notice.alert.fingerprint, []).append((line_no, raw))
+                        accepted = accepted and notice.alert is not alert
+                    elif notice.kind is NoticeKind.FUTURE:
+                        origins = held.get(notice.alert.fingerprint)
+                        where = origins.pop(0) if origins else (line_no, raw)
+                        reject(reject_record(where[0], "future", notice.reason, where[1]))
+                        accepted = accepted and notice.alert is not alert
+                if accepted:
                     stage.observe_alert(alert)
             emit(engine.advance())
         if on_progress is not None:
             on_progress(line_no)
     emit(engine.flush(), final=True)
-    stats.duplicates = engine.stats.duplicates
-    stats.late = engine.stats.late
+    if isinstance(engine, _Partitioned):
+        stats.duplicates = sum(e.stats.duplicates for e in engine.engines)
+        stats.late = sum(e.stats.late for e in engine.engines)
+    else:
+        stats.duplicates = engine.stats.duplicates
+        stats.late = engine.stats.late
     stats.unique_alerts = len(unique)
     stats.incidents = sum(1 for s in final_status.values() if s != "merged")
     return result
+
+
+class _Partitioned:
+    """One engine per partition behind the domain router, then the linker.
+
+    Offers the three engine calls the replay loop makes (``ingest``, ``advance``,
+    ``flush``) and ``clock`` (the newest of the engines' clocks). ``advance`` steps only
+    the engines that ingested since the last step, in partition order, as the worker's
+    correlate stage does per batch.
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        config: EngineConfig,
+        *,
+        partitions: int,
+        max_domain_size: int,
+        domain_seed: int,
+        link: bool,
+    ) -> None:
+        if partitions < 1:
+            raise CorrelatorError(f"partitions must be at least 1, got {partitions}")
+        if max_domain_size < 1:
+            raise CorrelatorError(f"max domain size must be at least 1, got {max_domain_size}")
+        self.router = AlertRouter(
+            topology,
+            config.service_label_keys,
+            partitions=partitions,
+            max_domain_size=max_domain_size,
+            domain_seed=domain_seed,
+        )
+        self.engines = [Engine(topology, config) for _ in range(partitions)]
+        self.linker = IncidentLinker(topology, config) if link else None
+        self._stepped: set[int] = set()
+
+    @property
+    def clock(self) -> datetime | None:
+        clocks = [c for e in self.engines if (c := e.clock) is not None]
+        return max(clocks) if clocks else None
+
+    def ingest(self, alert: Alert) -> list[AlertNotice]:
+        partition = self.router.partition(alert)
+        self._stepped.add(partition)
+        return self.engines[partition].ingest(alert)
+
+    def advance(self) -> list[IncidentEvent]:
+        stepped, self._stepped = sorted(self._stepped), set()
+        return [e for p in stepped for e in self._link(p, self.engines[p].advance())]
+
+    def flush(self) -> list[IncidentEvent]:
+        out = self.advance()
+        for partition, engine in enumerate(self.engines):
+            out.extend(self._link(partition, engine.flush()))
+        return out
+
+    def _link(self, partition: int, events: list[IncidentEvent]) -> list[IncidentEvent]:
+        if self.linker is None:
+            return events
+        return self.linker.feed(partition, events, self.engines[partition].clock)

@@ -72,6 +72,9 @@ def rank_candidates(
             blamed = _alerting_within(topology, sig.service, "dependencies", max_hops, known_set)
         coverage = len(explained) / others if others else 1.0
         unexplained = 1.0 - (len(blamed) / others if others else 0.0)
+        if not sig.known and others:
+            # Nothing is known of its dependencies: not evidence of being unexplained.
+            unexplained = 0.5
         earliest = 1.0 - (sig.first_at - t_min) / spread if spread > 0 else 1.0
         severity = sig.severity.rank / 3.0
         raw = (

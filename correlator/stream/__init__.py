@@ -53,17 +53,35 @@ first stage sends each alert there explicitly, so per-partition order is input o
 Trade-offs. With one partition (the default for ``alerts`` and the internal topic) a single
 engine sees every alert in input order: results equal replay exactly, and throughput is
 that of one engine. More partitions scale out, but each engine has its own event-time
-clock (lateness is judged per domain), and an incident that spans a *split* component is
-seen as two incidents, one per domain. Domains never span components, so unsplit
-components lose nothing. The planned remedy is a cheap second stage over the incidents
-topic: keep the open incidents' service sets, and when two open incidents from different
-domains touch services joined by a crossing edge within ``gap`` of each other, publish a
-``dev.correlator.incident.linked`` event naming both (the one whose root cause the other
-depends on as parent). It needs only the crossing edges (``DomainMap.crossing_edges``
-counts them) and is not implemented yet: keep domains large enough that components are
-not split (the default of 200 services covers most topologies) or use one partition. A
-topology reload recomputes the domains; alerts of a domain that moved follow the new
-routing, so an incident open across a reload may continue as a new one.
+clock (lateness and future skew are judged per domain), and a cascade that spans a *split*
+component reaches two engines. Domains never span components, so unsplit components lose
+nothing. A topology reload recomputes the domains; alerts of a domain that moved follow the
+new routing, so an incident open across a reload may continue as a new one.
+
+Cross-domain linking (second stage)
+-----------------------------------
+With ``repartition_partitions`` > 1 the engines' events go through
+:class:`~correlator.linking.IncidentLinker` (pure core; the module docstring has the rule)
+before enrichment: incidents of different partitions are joined when a root alert of one is
+explained, by the engine's own explainer rule, by an alert of the other; the older survives
+with the union and a recomputed ranking, the other is published as ``merged``. Links are
+recomputed from the latest event of every incident, so the final incidents do not depend on
+how the partitions' steps interleave: ``correlator replay --partitions N --max-domain-size M
+--domain-seed S`` gives the same final incidents (integration-tested on a real broker).
+
+Where it runs: in the worker process, between each engine step and its enrichment
+(:class:`~correlator.stream.runner.LinkStage`), and only while the worker owns *every*
+repartition partition; otherwise events pass through unchanged and a warning is logged.
+That keeps it free of an extra topic hop and of added latency, and correct across restarts
+and single-worker rebalances: on (re)activation the linker restores its snapshot (key
+``linker`` in the snapshots topic, written after the engines' in each checkpoint) and then
+feeds every engine's current incidents, so a snapshot older or newer than an engine's is
+caught up or skipped by version. Linked events are enriched by the enrichment stage of the
+partition whose step produced them (SLO context of the other partition's services may lag).
+The price: with several workers linking is off, so split cascades stay two incidents. The
+way to lift that is a central linker behind an internal single-partition topic of incident
+events (the stream is ~100x smaller than the alerts), with enrichment moved after it; not
+built yet. With one partition there is no linker at all.
 
 State, time and delivery
 ------------------------

@@ -14,6 +14,10 @@ historical replay whose timestamps are years old.
 The engine's output depends only on the order of ingests, so calling ``advance`` once per
 batch instead of once per record gives the same incidents as the offline replay.
 
+With several partitions, :class:`LinkStage` runs the cross-domain linker
+(:mod:`correlator.linking`) over the engines' events in the worker process (see the package
+docstring for when it is active and why).
+
 An exception from the engine is a bug, never bad input; it is still contained per alert
 (the alert is dead-lettered with reason ``engine_error``), because one poison alert must
 not stop correlation for everything behind it.
@@ -21,9 +25,9 @@ not stop correlation for everything behind it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -32,13 +36,16 @@ from correlator.config import EngineConfig
 from correlator.engine import AlertNotice, Engine, NoticeKind
 from correlator.errors import SnapshotError
 from correlator.incident import IncidentEvent
+from correlator.linking import IncidentLinker
 from correlator.model import Alert
 from correlator.stream.wire import WireAlert, WireError, decode_batch
 from topology import Topology
 
 __all__ = [
+    "LINKER_SNAPSHOT_KEY",
     "SNAPSHOT_RECORD_FORMAT",
     "BatchOutcome",
+    "LinkStage",
     "PartitionRunner",
     "SnapshotHeader",
     "pack_snapshot",
@@ -46,6 +53,8 @@ __all__ = [
 ]
 
 SNAPSHOT_RECORD_FORMAT = 1
+#: Snapshots-topic key of the linker state (partitions use their number as key).
+LINKER_SNAPSHOT_KEY = b"linker"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +151,10 @@ class PartitionRunner:
         #: stage re-routes records after a crash (at-least-once); positions at or below
         #: this are duplicates of alerts already in the state and are skipped.
         self.origins: dict[str, tuple[int, int]] = {}
+        #: Where each future-dated alert the engine holds came from, so that a later
+        #: rejection dead-letters its own record (lost on restart: the letter then
+        #: names the record that judged it).
+        self._held: dict[str, list[WireAlert]] = {}
         self._last_input_wall = now
         self._anchor = self.engine.watermark
 
@@ -195,9 +208,25 @@ class PartitionRunner:
                 except Exception as exc:  # an engine bug must not stop the stream
                     out.engine_errors.append((item, f"{type(exc).__name__}: {exc}"))
                     continue
-                out.notices.extend((notice, item) for notice in notices)
-                if not any(notice.kind is NoticeKind.FUTURE for notice in notices):
+                accepted = True
+                for notice in notices:
+                    source = item
+                    if notice.kind is NoticeKind.HELD:
+                        self._held.setdefault(notice.alert.fingerprint, []).append(item)
+                    elif notice.kind is NoticeKind.FUTURE:
+                        waiting = self._held.get(notice.alert.fingerprint)
+                        if waiting:
+                            source = waiting.pop(0)
+                            if not waiting:
+                                del self._held[notice.alert.fingerprint]
+                    if notice.kind in (NoticeKind.HELD, NoticeKind.FUTURE):
+                        accepted = accepted and notice.alert is not item.alert
+                    out.notices.append((notice, source))
+                if accepted:
                     out.ingested.append(item.alert)
+        if self._held:
+            still = self.engine.held_fingerprints()
+            self._held = {fp: items for fp, items in self._held.items() if fp in still}
         if ingested or out.bad_records:
             try:
                 out.events = self.engine.advance()
@@ -251,3 +280,74 @@ class PartitionRunner:
 
 def future_notices(outcome: BatchOutcome) -> list[tuple[AlertNotice, WireAlert]]:
     return [(n, item) for n, item in outcome.notices if n.kind is NoticeKind.FUTURE]
+
+
+class LinkStage:
+    """The cross-domain linker of a worker that owns every repartition partition.
+
+    The linker must see the incidents of *all* engines, so it links only while this
+    process owns every partition (:attr:`active`); otherwise events pass through
+    unchanged. Its state is recoverable two ways: a snapshot under
+    :data:`LINKER_SNAPSHOT_KEY`, written with the engines' snapshots, keeps the versions
+    already published; and :meth:`activate` then feeds every engine's current incidents,
+    so components the snapshot missed (it may be older or newer than an engine's) are
+    caught up, while re-delivered ones are skipped by version.
+    """
+
+    def __init__(self, topology: Topology, config: EngineConfig, partitions: int) -> None:
+        self.partitions = partitions
+        self._config = config
+        self._topology = topology
+        self.linker = IncidentLinker(topology, config)
+        self.active = False
+        self.changed = False
+
+    def owns_all(self, partitions: Sequence[int] | Mapping[int, object]) -> bool:
+        return set(partitions) == set(range(self.partitions))
+
+    def set_topology(self, topology: Topology) -> None:
+        self._topology = topology
+        self.linker.set_topology(topology)
+
+    def activate(
+        self, runners: Mapping[int, PartitionRunner], snapshot: bytes | None
+    ) -> tuple[list[tuple[int, list[IncidentEvent]]], str | None]:
+        """Start linking: restore ``snapshot`` (if usable), then catch up from the engines.
+
+        Returns the events to publish per partition, and why the snapshot was refused.
+        """
+        self.linker = IncidentLinker(self._topology, self._config)
+        problem: str | None = None
+        if snapshot is not None:
+            try:
+                doc = orjson.loads(snapshot)
+                if not isinstance(doc, dict):
+                    raise SnapshotError("linker snapshot is not an object")
+                self.linker.restore(doc)
+            except (orjson.JSONDecodeError, SnapshotError) as exc:
+                problem = str(exc)
+                self.linker = IncidentLinker(self._topology, self._config)
+        out: list[tuple[int, list[IncidentEvent]]] = []
+        for partition in sorted(runners):
+            engine = runners[partition].engine
+            current = [e for e in engine.incidents() if e.version > 0]
+            out.append((partition, self.linker.feed(partition, current, engine.clock)))
+        self.active = True
+        self.changed = True
+        return out, problem
+
+    def deactivate(self) -> None:
+        self.active = False
+
+    def link(
+        self, partition: int, events: list[IncidentEvent], clock: datetime | None
+    ) -> list[IncidentEvent]:
+        """One engine step through the linker (unchanged while inactive)."""
+        if not self.active:
+            return events
+        if events:
+            self.changed = True
+        return self.linker.feed(partition, events, clock)
+
+    def take_snapshot(self) -> bytes:
+        return orjson.dumps(self.linker.snapshot())

@@ -54,7 +54,12 @@ from correlator.stream.faust_tuning import install_fetch_max_wait
 from correlator.stream.kafka_io import KafkaError, OutputProducer, TopicFollower, read_latest
 from correlator.stream.metrics import LabelValues
 from correlator.stream.router import RawRecord, Router
-from correlator.stream.runner import BatchOutcome, PartitionRunner
+from correlator.stream.runner import (
+    LINKER_SNAPSHOT_KEY,
+    BatchOutcome,
+    LinkStage,
+    PartitionRunner,
+)
 from correlator.stream.settings import WorkerSettings
 from correlator.stream.telemetry import WorkerMetrics
 from topology import Topology, TopologyError, loads_topology
@@ -111,6 +116,8 @@ class CorrelatorWorker:
         self._topology_ready = asyncio.Event()
         self._lock = asyncio.Lock()
         self._runners: dict[int, PartitionRunner] = {}
+        #: Cross-domain linker, only with several repartition partitions (see LinkStage).
+        self._link_stage: LinkStage | None = None
         #: Enrichment stage per partition, next to its engine (same life cycle).
         self._feeds: dict[int, EnrichmentFeed] = {}
         #: Every valid change read from the changes topic, by id (offered to new feeds).
@@ -279,6 +286,11 @@ class CorrelatorWorker:
         else:
             self._router.set_topology(topology)
         self._topology = topology
+        partitions = self._topics.repartition_partitions
+        if self._link_stage is not None:
+            self._link_stage.set_topology(topology)
+        elif partitions > 1:
+            self._link_stage = LinkStage(topology, self.config, partitions)
         for runner in self._runners.values():
             runner.engine.set_topology(topology)
         for feed in self._feeds.values():
@@ -467,6 +479,7 @@ class CorrelatorWorker:
                 if feed is not None:
                     feed.observe_alerts(outcome.ingested)
                 self._pending_acks.setdefault(partition, []).extend(messages)
+                outcome.events = await self._linked(outcome.events, runner)
                 await self._publish(outcome, runner)
                 self.metrics.batch_size.observe(len(messages), "correlate")
                 if outcome.skipped_records:
@@ -657,6 +670,60 @@ class CorrelatorWorker:
             consumer = self.app.consumer
             for message in messages:
                 message.ack(consumer)
+        await self._snapshot_linker()
+
+    async def _linked(
+        self, events: list[IncidentEvent], runner: PartitionRunner
+    ) -> list[IncidentEvent]:
+        """One engine step through the cross-domain linker (state lock held).
+
+        Starts linking once this worker owns every partition (restore, catch up from the
+        engines) and stops when it no longer does: a linker that sees only some engines
+        would link differently from the replay. A no-op with one partition.
+        """
+        stage = self._link_stage
+        if stage is None:
+            return events
+        owns_all = stage.owns_all(self._runners)
+        if owns_all and not stage.active:
+            try:
+                found = await read_latest(
+                    self.settings.kafka, self.settings.snapshots_topic, [LINKER_SNAPSHOT_KEY]
+                )
+            except KafkaError as exc:
+                raise RuntimeError(f"cannot read the linker snapshot: {exc}") from exc
+            caught_up, problem = stage.activate(self._runners, found.get(LINKER_SNAPSHOT_KEY))
+            if problem is not None:
+                log.error("unusable linker snapshot (%s); rebuilt from the engines", problem)
+            log.info("cross-domain linking on: this worker owns all %d partitions", len(caught_up))
+            for partition, linked in caught_up:
+                await self._send_events(linked, self._runners[partition])
+        elif not owns_all and stage.active:
+            stage.deactivate()
+            log.warning(
+                "cross-domain linking off: this worker owns partitions %s of %d",
+                sorted(self._runners),
+                stage.partitions,
+            )
+        return stage.link(runner.partition, events, runner.engine.clock)
+
+    async def _snapshot_linker(self) -> None:
+        """Write the linker state next to the engines' (after them, same checkpoint)."""
+        stage = self._link_stage
+        if stage is None or not stage.active or not stage.changed:
+            return
+        try:
+            await (
+                await self._snapshot_producer.send(
+                    self.settings.snapshots_topic,
+                    OutputRecord(LINKER_SNAPSHOT_KEY, stage.take_snapshot(), []),
+                )
+            )
+        except KafkaError as exc:
+            self.metrics.snapshots.inc(1, "failed")
+            log.error("linker snapshot failed (%s); will retry", exc)
+            return
+        stage.changed = False
 
     def _crash_soon(self, exc: BaseException) -> None:
         """Stop the worker with an error, without waiting: the caller may be a rebalance
@@ -692,6 +759,7 @@ class CorrelatorWorker:
                     self.metrics.internal_errors.inc(1, "engine")
                     log.error("idle advance failed (partition %d): %s", partition, exc)
                     continue
+                events = await self._linked(events, self._runners[partition])
                 await self._send_events(events, self._runners[partition])
 
     def _all_done(self) -> bool:

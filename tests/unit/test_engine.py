@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -84,6 +85,74 @@ GROUP_CASES = [
 def test_grouping(case: GroupCase) -> None:
     _, events = run(SHOP, case.alerts)
     assert groups(events) == sorted((frozenset(g) for g in case.expected), key=sorted)
+
+
+@dataclass(frozen=True)
+class UnknownCase:
+    name: str
+    window_s: float
+    alerts: list[Alert]
+    expected: list[set[str]]
+    joined: dict[str, JoinReason]
+
+
+UNKNOWN_CASES = [
+    UnknownCase(
+        "unknown alert joins the incident closest in time",
+        30,
+        [alert("d1", "db", 0), alert("x1", "ghost", 20), alert("b1", "billing", 200)],
+        [{"d1", "x1"}, {"b1"}],
+        {"x1": JoinReason.TIME},
+    ),
+    UnknownCase(
+        "the closest alert wins, earlier or later",
+        30,
+        [alert("d1", "db", 0), alert("x1", "ghost", 20), alert("b1", "billing", 25)],
+        [{"d1"}, {"b1", "x1"}],
+        {"x1": JoinReason.TIME, "b1": JoinReason.FIRST},
+    ),
+    UnknownCase(
+        "beyond the window the unknown alert stays apart",
+        30,
+        [alert("d1", "db", 0), alert("x1", "ghost", 31)],
+        [{"d1"}, {"x1"}],
+        {"x1": JoinReason.FIRST},
+    ),
+    UnknownCase(
+        "window 0 disables time links",
+        0,
+        [alert("d1", "db", 0), alert("x1", "ghost", 5)],
+        [{"d1"}, {"x1"}],
+        {"x1": JoinReason.FIRST},
+    ),
+    UnknownCase(
+        "a same-service peer beats a time link",
+        30,
+        [alert("x1", "ghost", 0), alert("d1", "db", 100), alert("x2", "ghost", 105)],
+        [{"d1"}, {"x1", "x2"}],
+        {"x2": JoinReason.SAME_SERVICE},
+    ),
+    UnknownCase(
+        "a known alert is never explained by time, so it cannot weld two incidents",
+        30,
+        [alert("b1", "billing", 0), alert("x1", "ghost", 10), alert("d1", "db", 15)],
+        [{"b1"}, {"d1", "x1"}],
+        {"d1": JoinReason.FIRST, "b1": JoinReason.FIRST},
+    ),
+]
+
+
+@pytest.mark.parametrize("case", UNKNOWN_CASES, ids=[c.name for c in UNKNOWN_CASES])
+def test_unknown_service_time_links(case: UnknownCase) -> None:
+    config = EngineConfig(unknown_window=timedelta(seconds=case.window_s))
+    for order in (case.alerts, list(reversed(case.alerts))):
+        _, events = run(SHOP, order, config)
+        assert groups(events) == sorted((frozenset(g) for g in case.expected), key=sorted)
+    reasons = {
+        m.fingerprint: m.joined.reason for e in final_state(events).values() for m in e.alerts
+    }
+    for fp, reason in case.joined.items():
+        assert reasons[fp] is reason, fp
 
 
 def test_merge_keeps_older_id_and_absorbed_ends_merged() -> None:
@@ -191,13 +260,89 @@ def test_late_alert_without_incident_opens_its_own() -> None:
     assert joined == {"b1": JoinReason.FIRST, "a1": JoinReason.LATE}
 
 
-def test_future_alert_is_quarantined() -> None:
+@dataclass(frozen=True)
+class FutureCase:
+    name: str
+    alerts: list[Alert]
+    #: (fingerprint, notice kind) of every HELD/FUTURE notice, in order
+    notices: list[tuple[str, NoticeKind]]
+    expected: list[set[str]]  # final grouping after flush
+
+
+FUTURE_CASES = [
+    FutureCase(
+        "a bad clock among steady input is held, then rejected by the alerts that follow",
+        [alert("a1", "api", 0), alert("x1", "api", 24 * 3600),
+         alert("a2", "api", 10), alert("a3", "api", 20), alert("d1", "db", 30)],
+        [("x1", NoticeKind.HELD), ("x1", NoticeKind.FUTURE)],
+        [{"a1", "a2", "a3", "d1"}],
+    ),
+    FutureCase(
+        "a quiet spell: the first alert after it is confirmed by the second",
+        [alert("a1", "api", 0), alert("a2", "api", 2 * 3600), alert("d2", "db", 2 * 3600 + 20)],
+        [("a2", NoticeKind.HELD)],
+        [{"a1"}, {"a2", "d2"}],
+    ),
+    FutureCase(
+        "a re-send of the held alert itself is no confirmation",
+        [alert("a1", "api", 0), alert("a2", "api", 2 * 3600), alert("a2", "api", 2 * 3600),
+         alert("b1", "billing", 5), alert("b2", "billing", 6), alert("b3", "billing", 7)],
+        [("a2", NoticeKind.HELD), ("a2", NoticeKind.HELD),
+         ("a2", NoticeKind.FUTURE), ("a2", NoticeKind.FUTURE)],
+        [{"a1"}, {"b1", "b2", "b3"}],
+    ),
+    FutureCase(
+        "an alert held at the end of the input is accepted, not lost",
+        [alert("a1", "api", 0), alert("a2", "api", 5 * 3600)],
+        [("a2", NoticeKind.HELD)],
+        [{"a1"}, {"a2"}],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", FUTURE_CASES, ids=[c.name for c in FUTURE_CASES])
+def test_future_dated_alerts_are_held_until_judged(case: FutureCase) -> None:
+    engine = Engine(SHOP)
+    seen: list[tuple[str, NoticeKind]] = []
+    events = []
+    for a in case.alerts:
+        for notice in engine.ingest(a):
+            if notice.kind in (NoticeKind.HELD, NoticeKind.FUTURE):
+                seen.append((notice.alert.fingerprint, notice.kind))
+                assert "ahead" in notice.reason
+        events.extend(engine.advance())
+    events.extend(engine.flush())
+    assert seen == case.notices
+    assert groups(events) == sorted((frozenset(g) for g in case.expected), key=sorted)
+    assert engine.stats.future == sum(1 for _, k in case.notices if k is NoticeKind.FUTURE)
+
+
+def test_a_held_alert_does_not_move_the_watermark() -> None:
     engine = Engine(SHOP)
     engine.ingest(alert("a1", "api", 0))
-    notices = engine.ingest(alert("x1", "api", 24 * 3600))
-    assert [n.kind for n in notices] == [NoticeKind.FUTURE]
-    assert "ahead" in notices[0].reason
+    engine.ingest(alert("x1", "api", 24 * 3600))
     assert engine.watermark is not None and engine.watermark < at(60)
+
+
+def test_held_alert_is_accepted_once_event_time_catches_up() -> None:
+    engine = Engine(SHOP)
+    engine.ingest(alert("a1", "api", 0))
+    assert [n.kind for n in engine.ingest(alert("x1", "db", 2 * 3600))] == [NoticeKind.HELD]
+    engine.advance(at(2 * 3600 - 60))  # an idle timer moving event time on
+    events = engine.flush()
+    assert {"x1"} in [set(g) for g in groups(events)]
+    assert engine.stats.future == 0
+
+
+def test_held_alerts_survive_snapshot_and_restore() -> None:
+    engine = Engine(SHOP)
+    engine.ingest(alert("a1", "api", 0))
+    engine.ingest(alert("x1", "api", 2 * 3600))
+    clone = Engine(SHOP)
+    clone.restore(engine.snapshot())
+    notices = clone.ingest(alert("d1", "db", 2 * 3600 + 10))
+    assert notices == []  # x1 is confirmed by d1
+    assert {"x1", "d1"} in [set(g) for g in groups(clone.flush())]
 
 
 def test_lifetime_cap_opens_linked_incident() -> None:
@@ -385,6 +530,26 @@ def test_best_explainer_keeps_top_symptom_with_one_cause() -> None:
     assert groups(events) == sorted([frozenset({"c1", "w1", "e1"}), frozenset({"p1"})], key=sorted)
 
 
+def test_merged_members_leave_no_stale_index_entry_after_retirement() -> None:
+    """Moving members between incidents must not index them twice: once the incident
+    retires, a late alert near their times must find nothing stale to link to."""
+    engine = Engine(SHOP)
+    for a in [alert("a1", "api", 0), alert("w1", "worker", 10), alert("d1", "db", 20)]:
+        engine.ingest(a)
+    engine.ingest(alert("b0", "billing", 100))  # moves the watermark past the three
+    engine.advance()
+    assert engine.stats.incidents_merged == 1
+    for fp, service, start in [("a1", "api", 0), ("w1", "worker", 10), ("d1", "db", 20)]:
+        engine.ingest(resolved(fp, service, start, 150))
+    engine.ingest(alert("b1", "billing", 1500))  # past resolve + reopen_window: retired
+    engine.advance()
+    assert "w1" not in {m.fingerprint for e in engine.incidents() for m in e.alerts}
+    notices = engine.ingest(alert("w2", "worker", 12))  # late, next to the retired w1
+    assert [n.kind for n in notices] == [NoticeKind.LATE]
+    events = engine.flush()
+    assert "w2" in {m.fingerprint for e in events for m in e.alerts}
+
+
 def test_state_is_bounded_under_churn() -> None:
     """Closed incidents, their fingerprints and their ids are all forgotten in time."""
     import orjson
@@ -415,3 +580,43 @@ def test_resolved_alert_that_bridges_into_an_older_incident() -> None:
     assert [sorted(m.fingerprint for m in e.alerts) for e in events.values()] == [
         ["a2", "c1", "f1"]
     ]
+
+
+@dataclass(frozen=True)
+class ReopenCase:
+    name: str
+    refire_at: float  # a1 resolved at 100: its incident is reopenable until 100 + 900
+    tail: list[float]  # event times of the next records (on time), in arrival order
+    reopened: bool
+
+
+REOPEN_CASES = [
+    ReopenCase("inside window, in order", 990, [1025, 1040], True),
+    ReopenCase("inside window, watermark jumps past the window first", 990, [1040, 1025], True),
+    ReopenCase("after window, in order", 1005, [1040, 1050], False),
+    ReopenCase("after window, arrival shuffled", 1005, [1050, 1040], False),
+]
+
+
+@pytest.mark.parametrize("case", REOPEN_CASES, ids=[c.name for c in REOPEN_CASES])
+def test_reopen_is_decided_at_the_refires_event_time(case: ReopenCase) -> None:
+    """An on-time re-fire reopens by its own event time, whichever record releases it.
+
+    The reorder buffer holds the re-fire until the watermark passes it; the record
+    that moves the watermark (and how far) depends on arrival order inside the
+    allowed lateness, so it must not decide whether the window was still open.
+    """
+    tail = [alert(f"b{t:g}", "billing", t) for t in case.tail]
+    lifecycle = [
+        alert("a1", "api", 0),
+        resolved("a1", "api", 0, 100),
+        alert("a1", "api", case.refire_at),
+    ]
+    _, events = run(SHOP, [*lifecycle, *tail])
+    first_id = events[0].id
+    holding = [e for e in final_state(events).values() if "a1" in {m.fingerprint for m in e.alerts}]
+    assert len(holding) == (1 if case.reopened else 2)
+    firing = [e for e in holding if e.status is not IncidentStatus.RESOLVED]
+    assert len(firing) == 1
+    assert (firing[0].id == first_id) is case.reopened
+    assert groups(events).count(frozenset({f"b{t:g}" for t in case.tail})) == 1

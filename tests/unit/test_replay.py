@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -55,6 +56,45 @@ def test_rejects_carry_line_reason_and_original_bytes() -> None:
     assert "raw_base64" in result.rejects[1]
     assert result.stats.records == 6 and result.stats.alerts == 3
     assert result.stats.duplicates == 1 and result.stats.incidents == 1
+
+
+def _at(fp: str, service: str, offset_s: int) -> bytes:
+    start = T0 + timedelta(seconds=offset_s)
+    return orjson.dumps(
+        {"fingerprint": fp, "service": service, "name": "HighErrorRate",
+         "starts_at": start.isoformat().replace("+00:00", "Z")}
+    )
+
+
+def test_a_rejected_future_alert_carries_its_own_line() -> None:
+    """The bad clock is judged by the lines after it; the reject names its own line."""
+    from topology import load_topology
+
+    lines = [
+        _at("db1", "orders-db", 0),
+        _at("x1", "orders-db", 24 * 3600),
+        _at("co1", "checkout", 10),
+        _at("co2", "checkout", 20),
+        _at("rp1", "reports", 30),
+    ]
+    result = replay_lines(lines, load_topology(TOPOLOGY))
+    assert [(r["line"], r["reason"]) for r in result.rejects] == [(2, "future")]
+    assert orjson.loads(result.rejects[0]["raw"])["fingerprint"] == "x1"
+    assert result.stats.incidents == 1
+
+
+def test_a_quiet_spell_longer_than_the_future_skew_loses_nothing() -> None:
+    """A day of history with hours between alerts: every alert reaches an incident."""
+    from topology import load_topology
+
+    lines = [_at(f"a{i}", "orders-db", i * 3 * 3600) for i in range(6)]
+    result = replay_lines(lines, load_topology(TOPOLOGY))
+    assert result.rejects == []
+    members = {
+        m["fingerprint"] for e in result.events if e["status"] != "merged" for m in e["alerts"]
+    }
+    assert members == {f"a{i}" for i in range(6)}
+    assert result.stats.incidents == 6
 
 
 def test_cli_replay_is_byte_identical_and_summarises(tmp_path: Path) -> None:

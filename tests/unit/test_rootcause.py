@@ -54,6 +54,16 @@ CASES = [
         [sig("ghost", 0, "critical", known=False), sig("web", 10), sig("api", 15)],
         "api",
     ),
+    Case(
+        "an unknown service's dependencies are unknown: earliness alone does not win",
+        [sig("ghost", 0, known=False), sig("worker", 30)],
+        "worker",
+    ),
+    Case(
+        "an unknown service alone in its incident is its root",
+        [sig("ghost", 0, known=False)],
+        "ghost",
+    ),
     Case("single service", [sig("search", 0)], "search"),
     Case(
         "no path: earliest and most severe wins",
