@@ -94,7 +94,7 @@ def produce_file(
             **kafka.kafka_python_config(),
         )
     except KafkaError as exc:
-        raise CorrelatorError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc}") from None
+        raise CorrelatorError(kafka.unreachable(exc)) from None
     sent = 0
     started = time.monotonic()
     limiter = RateLimiter(rate)

@@ -135,6 +135,21 @@ class KafkaSettings(_Section):
     def uses_ssl(self) -> bool:
         return self.security_protocol in ("SSL", "SASL_SSL")
 
+    def unreachable(self, detail: object) -> str:
+        """The one-line error for a client that could not bootstrap.
+
+        kafka-python reports refused SASL credentials as a bootstrap timeout
+        ("Unable to bootstrap"), indistinguishable from a dead broker, so with SASL
+        configured the message names both causes instead of only the misleading one.
+        """
+        text = f"cannot reach Kafka at {self.bootstrap_servers}: {detail}"
+        if self.security_protocol.startswith("SASL_"):
+            text += (
+                f" (with {self.security_protocol}/{self.sasl_mechanism} this is also what "
+                "refused credentials look like: check the SASL username and password)"
+            )
+        return text
+
     def kafka_python_config(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python clients (secrets unwrapped here only)."""
         config: dict[str, Any] = {

@@ -102,9 +102,7 @@ def read_incidents(
             **kafka.kafka_python_config(),
         )
     except KafkaError as exc:
-        raise CorrelatorError(
-            f"cannot reach Kafka at {kafka.bootstrap_servers}: {type(exc).__name__}"
-        ) from None
+        raise CorrelatorError(kafka.unreachable(type(exc).__name__)) from None
     try:
         deadline = time.monotonic() + timeout_s
         partitions = consumer.partitions_for_topic(topic)

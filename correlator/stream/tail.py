@@ -93,7 +93,7 @@ def tail_incidents(
             **kafka.kafka_python_config(),
         )
     except KafkaError as exc:
-        raise CorrelatorError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc}") from None
+        raise CorrelatorError(kafka.unreachable(exc)) from None
     seen = 0
     try:
         partitions = consumer.partitions_for_topic(topic)

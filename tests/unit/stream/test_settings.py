@@ -171,3 +171,31 @@ def test_the_shipped_worker_config_loads(monkeypatch: pytest.MonkeyPatch) -> Non
     s = load_settings(repo / "configs" / "worker.yaml")
     assert s.kafka.security_protocol == "PLAINTEXT"
     assert s.engine_config() is not None
+
+
+@pytest.mark.parametrize(
+    ("kafka", "hint"),
+    [
+        ({}, False),
+        ({"security_protocol": "SSL"}, False),
+        (
+            {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN",
+             "sasl_username": "u", "sasl_password": "canary-secret"},
+            True,
+        ),
+    ],
+    ids=["plaintext", "ssl", "sasl"],
+)
+def test_unreachable_message_names_refused_credentials_only_with_sasl(
+    tmp_path: Path, kafka: dict[str, str], hint: bool
+) -> None:
+    """kafka-python reports refused SASL credentials as a bootstrap timeout."""
+    import yaml
+
+    path = tmp_path / "worker.yaml"
+    path.write_text(yaml.safe_dump({"kafka": {"bootstrap_servers": "127.0.0.1:1", **kafka}}))
+    settings = load_settings(path)
+    text = settings.kafka.unreachable("KafkaTimeoutError: Unable to bootstrap")
+    assert text.startswith("cannot reach Kafka at 127.0.0.1:1: KafkaTimeoutError")
+    assert ("check the SASL username and password" in text) is hint
+    assert "canary-secret" not in text
