@@ -79,8 +79,9 @@ class EngineConfig:
     #: than they repaired missing edges; see docs/quality.md).
     proximity_window: timedelta = timedelta(0)
     #: Time-only links for alerts of services the topology does not know:
-    #: such an alert, with no same-service peer, joins the incident whose
-    #: alert started closest in time, at most this far apart. 0 disables it.
+    #: such an alert, with no same-service peer, joins the incident of the
+    #: known service's alert that started closest in time, at most this far
+    #: apart. 0 disables it.
     unknown_window: timedelta = timedelta(seconds=30)
     #: Delay before an incident is first emitted, so that the root cause's
     #: alert can arrive (Alertmanager's ``group_wait``).

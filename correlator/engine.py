@@ -52,6 +52,8 @@ _UNKNOWN_PREFIX = "\x00"  # index key prefix keeping unknown names apart from to
 _RELATED_CACHE_LIMIT = 50_000
 #: Alerts at the old event time after which a held future-dated alert is rejected.
 HELD_WITNESSES = 3
+#: Closest alerts in time a time-only link considers (bounds the cost in a storm).
+TIME_LINK_CANDIDATES = 32
 #: Most future-dated alerts held at once; the oldest is rejected beyond it.
 MAX_HELD = 1000
 
@@ -155,9 +157,9 @@ class Engine:
         self._incidents: dict[str, Incident] = {}
         self._by_fp: dict[str, str] = {}
         self._by_key: dict[str, TimeIndex] = {}  # service key -> live members by group time
-        # Live members by group time, all of them and those on services outside the
-        # topology: time-only links look up a window instead of scanning every key.
-        self._live_times = TimeIndex()
+        # Live members by group time, on services in and outside the topology:
+        # time-only links look up the closest alerts instead of scanning every key.
+        self._known_times = TimeIndex()
         self._unknown_times = TimeIndex()
         self._dirty: dict[str, None] = {}
         self._counts_dirty: dict[str, None] = {}  # only duplicate counts changed
@@ -660,19 +662,16 @@ class Engine:
                     if hops > 0:
                         for fp in self._by_key[key].between(t - near, t + near):
                             yield self._live_member(fp), TIER_NEARBY, hops
-            # A time-only link always has the unknown service's alert as the child:
-            # a known alert is never explained by time alone.
+            # A time-only link is always unknown child -> known parent: a known alert
+            # is never explained by time alone, and unknown alerts never chain through
+            # each other (with no topology at all, nothing links by time).
             far = self._time_window
             if far > 0 and not as_child:
-                for fp in self._unknown_times.between(t - far, t + far):
+                for fp in self._unknown_times.nearest(t, far, TIME_LINK_CANDIDATES):
                     yield self._live_member(fp), TIER_TIME, 0
-        elif self._time_window > 0:
-            far = self._time_window
-            found = self._live_times if as_child else self._unknown_times
-            for fp in found.between(t - far, t + far):
-                other = self._live_member(fp)
-                if other.key != member.key:
-                    yield other, TIER_TIME, 0
+        elif self._time_window > 0 and as_child:
+            for fp in self._known_times.nearest(t, self._time_window, TIME_LINK_CANDIDATES):
+                yield self._live_member(fp), TIER_TIME, 0
         same = self._by_key.get(member.key)
         if same is not None:
             for fp in same.between(t - self._gap, t + self._gap):
@@ -886,14 +885,12 @@ class Engine:
                     del self._by_key[member.key]
             if self._by_fp.get(fp) == incident.id:
                 del self._by_fp[fp]
-            self._live_times.remove(member.group_time, fp)
-            if not member.known:
-                self._unknown_times.remove(member.group_time, fp)
+            (self._known_times if member.known else self._unknown_times).remove(
+                member.group_time, fp
+            )
 
     def _index_time(self, t: float, fp: str, known: bool) -> None:
-        self._live_times.add(t, fp)
-        if not known:
-            self._unknown_times.add(t, fp)
+        (self._known_times if known else self._unknown_times).add(t, fp)
 
     def _merge(self, absorbed: Incident, *, into: Incident) -> None:
         """Move every member of ``absorbed`` into the older ``into``."""

@@ -180,6 +180,29 @@ class TimeIndex:
         if i < len(self._items) and self._items[i] == (t, fp):
             del self._items[i]
 
+    def nearest(self, t: float, within: float, limit: int) -> list[str]:
+        """Up to ``limit`` fingerprints within ``within`` of ``t``, closest first.
+
+        Time-only links want the closest alert in time; the cap keeps a storm of
+        alerts inside the window from making each lookup scan all of them.
+        """
+        items = self._items
+        right = bisect_left(items, (t, ""))
+        left = right - 1
+        out: list[str] = []
+        while len(out) < limit:
+            dl = t - items[left][0] if left >= 0 else None
+            dr = items[right][0] - t if right < len(items) else None
+            if dl is not None and dl <= within and (dr is None or dr > within or dl <= dr):
+                out.append(items[left][1])
+                left -= 1
+            elif dr is not None and dr <= within:
+                out.append(items[right][1])
+                right += 1
+            else:
+                break
+        return out
+
     def between(self, lo: float, hi: float) -> Iterator[str]:
         """Fingerprints with ``lo <= t <= hi``, in time order (a snapshot: safe to mutate)."""
         items = self._items

@@ -133,6 +133,13 @@ UNKNOWN_CASES = [
         {"x2": JoinReason.SAME_SERVICE},
     ),
     UnknownCase(
+        "unknown alerts never chain through each other by time",
+        30,
+        [alert("x1", "ghost", 0), alert("y1", "phantom", 5), alert("z1", "spectre", 10)],
+        [{"x1"}, {"y1"}, {"z1"}],
+        {"y1": JoinReason.FIRST},
+    ),
+    UnknownCase(
         "a known alert is never explained by time, so it cannot weld two incidents",
         30,
         [alert("b1", "billing", 0), alert("x1", "ghost", 10), alert("d1", "db", 15)],
