@@ -133,10 +133,14 @@ class Enricher:
             doc.pop(key, None)
         self._pending.extend(self._gate.observe_incident(doc))
         scope = scope_from_event(doc, self._topology, self._config)
-        start = scope.first_alert - self._config.lookback
-        end = max(scope.horizon, scope.first_alert + self._config.grace)
-        nearby = self._changes.between(scope.services(), start, end)
-        doc["suspect_changes"] = [s.to_dict() for s in rank_suspects(scope, nearby, self._config)]
+        if len(self._changes):
+            start = scope.first_alert - self._config.lookback
+            end = max(scope.horizon, scope.first_alert + self._config.grace)
+            nearby = self._changes.between(scope.services(), start, end)
+            suspects = rank_suspects(scope, nearby, self._config)
+            doc["suspect_changes"] = [s.to_dict() for s in suspects]
+        else:  # no change known: nothing to rank (the common case without a changes feed)
+            doc["suspect_changes"] = []
         affected = sorted(set(scope.members) | ({scope.root} if scope.root else set()),
                           key=lambda s: (s != scope.root, s))
         context = [entry for s in affected if (entry := self._slo_entry(s)) is not None]

@@ -209,6 +209,29 @@ class GateBook:
         rate = self._config.fast_burn_rate
         return status is not None and status.burn_rate_1h >= rate and status.burn_rate_5m >= rate
 
+    def _state(self, service: str) -> GateState:
+        """The state :meth:`_reasons` gives, without writing the reasons.
+
+        Most re-checks (every incident event re-checks its services) find the state
+        unchanged; the reason texts are only needed when it changes. Keep the two in
+        step: every condition here is one of :meth:`_reasons`, in the same terms.
+        """
+        severities = self._config.close_severities
+        for item in self._ledger.impairments(service):
+            if item.is_open and item.severity in severities:
+                return GateState.CLOSED
+        burns = self.active_burns(service)
+        if any(signal.speed is BurnSpeed.FAST for signal in burns):
+            return GateState.CLOSED
+        status = self.budget(service)
+        if status is not None:
+            rate = self._config.fast_burn_rate
+            if status.burn_rate_1h >= rate and status.burn_rate_5m >= rate:
+                return GateState.CLOSED
+            if status.remaining < self._config.caution_budget_below:
+                return GateState.CAUTION
+        return GateState.CAUTION if burns else GateState.OPEN
+
     def _reasons(self, service: str) -> tuple[GateState, list[GateReason]]:
         closing: list[GateReason] = []
         caution: list[GateReason] = []
@@ -262,11 +285,11 @@ class GateBook:
         if self._now is None:
             return events
         for service in sorted(services):
-            state, reasons = self._reasons(service)
             gate = self._gates.get(service)
             previous = gate.state if gate is not None else GateState.OPEN
-            if state is previous:
+            if self._state(service) is previous:
                 continue
+            state, reasons = self._reasons(service)
             if gate is None:
                 gate = self._gates[service] = _Gate()
             gate.state, gate.since, gate.version = state, self._now, gate.version + 1

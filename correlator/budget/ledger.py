@@ -22,7 +22,7 @@ Rules (documented in README, "Change correlation and the deploy gate"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -163,6 +163,11 @@ class BudgetLedger:
         if not -10.0 <= remaining <= 1.0:
             raise ValueError(f"budget remaining for {service} must be at most 1, got {remaining}")
         self._seeded[service] = 1.0 - remaining
+
+    def impairments(self, service: str) -> Iterator[Impairment]:
+        """Incidents affecting ``service``, in no particular order (cheaper than sorting)."""
+        incidents = self._incidents
+        return (incidents[i] for i in self._by_service.get(service, ()))
 
     def impairing(self, service: str) -> list[Impairment]:
         """Incidents affecting ``service``, in (start, id) order."""

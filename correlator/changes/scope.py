@@ -14,7 +14,7 @@ from typing import Any
 
 from correlator.changes.config import ChangesConfig
 from correlator.changes.suspects import IncidentScope
-from correlator.codecs.timefmt import parse_rfc3339
+from correlator.codecs.timefmt import parse_rfc3339_cached
 from topology import Topology
 
 __all__ = ["event_time", "scope_from_event"]
@@ -27,7 +27,7 @@ def event_time(event: Mapping[str, Any], key: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"incident event field {key!r} must be an RFC 3339 string")
-    return parse_rfc3339(value)
+    return parse_rfc3339_cached(value)
 
 
 def _names(values: object) -> tuple[str, ...]:
@@ -50,10 +50,20 @@ def scope_from_event(event: Mapping[str, Any], topology: Topology,
     if not isinstance(root, str) or not root:
         root = candidates[0] if candidates else None
     members = _names([*(event.get("services") or ()), *(event.get("unknown_services") or ())])
-    dependencies: dict[str, int] = {}
+    memo = _MEMO.of(topology)
+    dependencies: Mapping[str, int] = {}
     if root is not None and root in topology and config.dependency_hops > 0:
-        reach = topology.neighbourhood(root, config.dependency_hops, "dependencies")
-        dependencies = {s: d for s, d in sorted(reach.items()) if s != root}
+        key = (root, config.dependency_hops)
+        found = memo.dependencies.get(key)
+        if found is None:
+            reach = topology.neighbourhood(root, config.dependency_hops, "dependencies")
+            found = memo.dependencies[key] = {s: d for s, d in sorted(reach.items()) if s != root}
+        dependencies = found
+    around = memo.member_dependencies.get((members, root))
+    if around is None:
+        around = memo.member_dependencies[(members, root)] = _member_dependencies(
+            members, root, topology
+        )
     return IncidentScope(
         root=root,
         candidates=candidates,
@@ -61,8 +71,40 @@ def scope_from_event(event: Mapping[str, Any], topology: Topology,
         first_alert=opened,
         horizon=max(horizon, opened),
         dependencies=dependencies,
-        member_dependencies=_member_dependencies(members, root, topology),
+        member_dependencies=around,
     )
+
+
+class _Memo:
+    """Topology lookups of recent scopes, for the one topology they were made with.
+
+    Every version of an incident has the same root cause and much the same members,
+    so the walks of the graph repeat; their results are shared read-only between the
+    scopes (an :class:`IncidentScope` never changes its maps).
+    """
+
+    __slots__ = ("dependencies", "member_dependencies", "topology")
+
+    def __init__(self) -> None:
+        self.topology: Topology | None = None
+        self.dependencies: dict[tuple[str, int], dict[str, int]] = {}
+        self.member_dependencies: dict[tuple[tuple[str, ...], str | None], dict[str, str]] = {}
+
+    def of(self, topology: Topology) -> _Memo:
+        """This memo, emptied first if it was made with another topology or is full."""
+        if (
+            self.topology is not topology
+            or len(self.member_dependencies) >= _MEMO_LIMIT
+            or len(self.dependencies) >= _MEMO_LIMIT
+        ):
+            self.topology = topology
+            self.dependencies = {}
+            self.member_dependencies = {}
+        return self
+
+
+_MEMO_LIMIT = 4096
+_MEMO = _Memo()
 
 
 def _member_dependencies(members: tuple[str, ...], root: str | None,

@@ -13,7 +13,12 @@ from datetime import datetime
 from typing import Any, Final
 
 from correlator.codecs.result import RejectReason
-from correlator.codecs.timefmt import ZERO_TIME, ZERO_TIME_TEXT, parse_rfc3339
+from correlator.codecs.timefmt import (
+    ZERO_TIME,
+    ZERO_TIME_TEXT,
+    parse_rfc3339,
+    parse_rfc3339_cached,
+)
 
 __all__ = [
     "MISSING",
@@ -159,7 +164,9 @@ def _time(value: object, path: str, key: str, compact: bool) -> datetime:
             f"{child(path, key)}: expected an RFC 3339 time string, got {describe(value)}",
         )
     try:
-        return parse_rfc3339(value, allow_compact_offset=compact)
+        if compact:
+            return parse_rfc3339(value, allow_compact_offset=True)
+        return parse_rfc3339_cached(value)
     except ValueError as exc:
         raise Problem(RejectReason.INVALID_FIELD, f"{child(path, key)}: {exc}") from None
 

@@ -26,7 +26,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-__all__ = ["ZERO_TIME", "ZERO_TIME_TEXT", "format_rfc3339", "parse_rfc3339"]
+__all__ = [
+    "ZERO_TIME",
+    "ZERO_TIME_TEXT",
+    "format_rfc3339",
+    "parse_rfc3339",
+    "parse_rfc3339_cached",
+]
 
 #: Go's zero ``time.Time``; Alertmanager sends it as ``endsAt`` of firing alerts.
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
@@ -35,6 +41,9 @@ ZERO_TIME_TEXT = "0001-01-01T00:00:00Z"
 _MIN_LEN = len("2006-01-02T15:04:05")
 _MAX_LEN = len("2006-01-02T15:04:05.999999999-07:00")
 _MAX_ECHO = 60
+#: Bound of the :func:`parse_rfc3339_cached` memo (about 10 MB when full).
+_CACHE_LIMIT = 65_536
+_PARSED: dict[str, datetime] = {}
 
 
 def _echo(text: str) -> str:
@@ -109,6 +118,23 @@ def parse_rfc3339(text: str, *, allow_compact_offset: bool = False) -> datetime:
             value = value.astimezone(UTC)
         except (ValueError, OverflowError) as exc:
             raise ValueError(f"invalid date or time {_echo(text)}: {exc}") from None
+    return value
+
+
+def parse_rfc3339_cached(text: str) -> datetime:
+    """:func:`parse_rfc3339` (strict offsets) through a bounded memo of accepted texts.
+
+    Senders repeat the same times over and over: Alertmanager re-sends every alert of a
+    group at each group interval, and every version of an incident carries its
+    ``opened_at``. Only successes are remembered, so a bad text raises exactly as
+    :func:`parse_rfc3339` does, every time. ``text`` must be a string.
+    """
+    value = _PARSED.get(text)
+    if value is None:
+        value = parse_rfc3339(text)
+        if len(_PARSED) >= _CACHE_LIMIT:
+            _PARSED.clear()
+        _PARSED[text] = value
     return value
 
 

@@ -78,6 +78,11 @@ def incident_cloudevent(data: Mapping[str, Any], *, source: str) -> dict[str, An
     ``time`` is the incident's ``updated_at`` in event time, so re-emitting the same
     version after a restart produces byte-identical events.
     """
+    return _cloudevent(dict(data), source)
+
+
+def _cloudevent(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """:func:`incident_cloudevent` around ``data`` itself (no copy: serialised at once)."""
     status = str(data["status"])
     try:
         ce_type = CE_TYPES[status]
@@ -92,7 +97,7 @@ def incident_cloudevent(data: Mapping[str, Any], *, source: str) -> dict[str, An
         "subject": incident_id,
         "time": data.get("updated_at"),
         "datacontenttype": DATASCHEMA_HINT,
-        "data": dict(data),
+        "data": data,
     }
 
 
@@ -110,8 +115,11 @@ def incident_record(
     ``data.stats`` stay exact. Everything else (root cause, evidence) is kept whole.
     ``event`` may also be an enriched event dict (:meth:`correlator.enrich.Enricher.enrich`).
     """
-    data = event.to_dict() if isinstance(event, IncidentEvent) else dict(event)
-    value = orjson.dumps(incident_cloudevent(data, source=source))
+    if isinstance(event, IncidentEvent):
+        data = event.to_dict()
+    else:  # only read (and serialised before returning): no private copy needed
+        data = event if type(event) is dict else dict(event)
+    value = orjson.dumps(_cloudevent(data, source))
     if len(value) > max_bytes:
         value = _fit(data, source, max_bytes)
     return OutputRecord(
@@ -128,14 +136,14 @@ def _fit(data: dict[str, Any], source: str, max_bytes: int) -> bytes:
     while low <= high:  # the most members that still fit
         keep = (low + high) // 2
         trial = {**data, "alerts": members[:keep], "alerts_truncated": len(members) - keep}
-        value = orjson.dumps(incident_cloudevent(trial, source=source))
+        value = orjson.dumps(_cloudevent(trial, source))
         if len(value) <= max_bytes:
             best, low = value, keep + 1
         else:
             high = keep - 1
     if best is None:
         trial = {**data, "alerts": [], "alerts_truncated": len(members)}
-        best = orjson.dumps(incident_cloudevent(trial, source=source))
+        best = orjson.dumps(_cloudevent(trial, source))
     return best
 
 

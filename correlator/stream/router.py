@@ -23,7 +23,7 @@ from correlator.replay import decode_options
 from correlator.resolution import ServiceResolver
 from correlator.stream.domains import DomainMap, build_domain_map, partition_for
 from correlator.stream.envelope import DeadLetter, OutputRecord, dead_letter
-from correlator.stream.wire import Origin, WireAlert, encode_alerts
+from correlator.stream.wire import encode_row, pack_rows
 from topology import Topology
 
 __all__ = ["RawRecord", "RouteResult", "Router"]
@@ -97,7 +97,7 @@ class Router:
 
     def route(self, records: Sequence[RawRecord]) -> RouteResult:
         result = RouteResult()
-        by_partition: dict[int, list[WireAlert]] = {}
+        by_partition: dict[int, list[bytes]] = {}
         topic = records[0].topic if records else ""
         for record in records:
             result.records += 1
@@ -111,12 +111,12 @@ class Router:
                     result,
                 )
         for partition in sorted(by_partition):
-            for value in encode_alerts(topic, by_partition[partition], self._max_record_bytes):
+            for value in pack_rows(topic, by_partition[partition], self._max_record_bytes):
                 result.routed.append((partition, value))
         return result
 
     def _route_one(
-        self, record: RawRecord, result: RouteResult, by_partition: dict[int, list[WireAlert]]
+        self, record: RawRecord, result: RouteResult, by_partition: dict[int, list[bytes]]
     ) -> None:
         if record.value is None:
             self._reject(record, "empty", "record has no value (tombstone)", result)
@@ -132,12 +132,13 @@ class Router:
             return
         result.formats[decoded.format] = result.formats.get(decoded.format, 0) + 1
         for index, alert in enumerate(decoded.alerts):
-            origin = Origin(
-                record.topic, record.partition, record.offset, record.timestamp_ms, index
-            )
-            service, known = self._resolver.resolve(alert)
-            partition = self.partition_of(self._domains.domain_for(service, known))
-            by_partition.setdefault(partition, []).append(WireAlert(alert, origin))
+            if self._partitions == 1:  # one owner for every domain: nothing to look up
+                partition = 0
+            else:
+                service, known = self._resolver.resolve(alert)
+                partition = self.partition_of(self._domains.domain_for(service, known))
+            row = encode_row(alert, record.partition, record.offset, record.timestamp_ms, index)
+            by_partition.setdefault(partition, []).append(row)
             result.alerts += 1
 
     def _reject(self, record: RawRecord, reason: str, detail: str, result: RouteResult) -> None:

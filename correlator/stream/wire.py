@@ -13,7 +13,7 @@ record of another version is refused rather than guessed at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -23,7 +23,16 @@ import orjson
 
 from correlator.model import Alert, Severity, Status
 
-__all__ = ["WIRE_VERSION", "Origin", "WireAlert", "WireError", "decode_batch", "encode_alerts"]
+__all__ = [
+    "WIRE_VERSION",
+    "Origin",
+    "WireAlert",
+    "WireError",
+    "decode_batch",
+    "encode_alerts",
+    "encode_row",
+    "pack_rows",
+]
 
 WIRE_VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -31,6 +40,10 @@ _MICRO = timedelta(microseconds=1)
 _SEVERITIES = {s.value: s for s in Severity}
 _STATUSES = {s.value: s for s in Status}
 _FIELDS = 15
+#: Bound of the time conversion memos (alerts are re-sent with the same times).
+_CACHE_LIMIT = 65_536
+_MICROS_OF: dict[datetime, int] = {}
+_TIME_OF: dict[int, datetime] = {}
 
 
 class WireError(ValueError):
@@ -68,26 +81,70 @@ def from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def _row(item: WireAlert) -> list[Any]:
-    a = item.alert
-    o = item.origin
-    return [
-        a.fingerprint,
-        a.source,
-        a.service,
-        a.name,
-        a.severity.value,
-        a.status.value,
-        to_micros(a.starts_at),
-        None if a.ends_at is None else to_micros(a.ends_at),
-        dict(a.labels),
-        dict(a.annotations),
-        a.summary,
-        o.partition,
-        o.offset,
-        o.timestamp_ms,
-        o.index,
-    ]
+def _micros_cached(value: datetime) -> int:
+    found = _MICROS_OF.get(value)
+    if found is None:
+        found = to_micros(value)
+        if len(_MICROS_OF) >= _CACHE_LIMIT:
+            _MICROS_OF.clear()
+        _MICROS_OF[value] = found
+    return found
+
+
+def _time_cached(value: int) -> datetime:
+    found = _TIME_OF.get(value)
+    if found is None:
+        found = from_micros(value)
+        if len(_TIME_OF) >= _CACHE_LIMIT:
+            _TIME_OF.clear()
+        _TIME_OF[value] = found
+    return found
+
+
+def encode_row(
+    alert: Alert, partition: int, offset: int, timestamp_ms: int | None, index: int
+) -> bytes:
+    """One alert's row of a repartition record, with the coordinates of its origin."""
+    return orjson.dumps(
+        [
+            alert.fingerprint,
+            alert.source,
+            alert.service,
+            alert.name,
+            alert.severity,  # a StrEnum: orjson writes its value
+            alert.status,
+            _micros_cached(alert.starts_at),
+            None if alert.ends_at is None else _micros_cached(alert.ends_at),
+            dict(alert.labels),
+            dict(alert.annotations),
+            alert.summary,
+            partition,
+            offset,
+            timestamp_ms,
+            index,
+        ]
+    )
+
+
+def pack_rows(topic: str, rows: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+    """Pack :func:`encode_row` rows (all from input ``topic``) into records of at most
+    ``max_bytes`` each.
+
+    Order is kept, within and across records. One row larger than the bound still
+    travels, alone in its record (the broker's own limit is the real ceiling).
+    """
+    head = orjson.dumps({"v": WIRE_VERSION, "t": topic})[:-1] + b',"a":['
+    batch: list[bytes] = []
+    size = len(head) + 2
+    for row in rows:
+        if batch and size + len(row) + 1 > max_bytes:
+            yield head + b",".join(batch) + b"]}"
+            batch = []
+            size = len(head) + 2
+        batch.append(row)
+        size += len(row) + 1
+    if batch:
+        yield head + b",".join(batch) + b"]}"
 
 
 def encode_alerts(topic: str, items: Sequence[WireAlert], max_bytes: int) -> Iterator[bytes]:
@@ -96,19 +153,12 @@ def encode_alerts(topic: str, items: Sequence[WireAlert], max_bytes: int) -> Ite
     Order is kept, within and across records. One alert larger than the bound still
     travels, alone in its record (the broker's own limit is the real ceiling).
     """
-    head = orjson.dumps({"v": WIRE_VERSION, "t": topic})[:-1] + b',"a":['
-    rows: list[bytes] = []
-    size = len(head) + 2
-    for item in items:
-        row = orjson.dumps(_row(item))
-        if rows and size + len(row) + 1 > max_bytes:
-            yield head + b",".join(rows) + b"]}"
-            rows = []
-            size = len(head) + 2
-        rows.append(row)
-        size += len(row) + 1
-    if rows:
-        yield head + b",".join(rows) + b"]}"
+    rows = (
+        encode_row(item.alert, o.partition, o.offset, o.timestamp_ms, o.index)
+        for item in items
+        for o in (item.origin,)
+    )
+    return pack_rows(topic, rows, max_bytes)
 
 
 def decode_batch(value: bytes) -> list[WireAlert]:
@@ -126,11 +176,86 @@ def decode_batch(value: bytes) -> list[WireAlert]:
         raise WireError("repartition record lacks 't' or 'a'")
     out: list[WireAlert] = []
     for index, row in enumerate(rows):
-        try:
-            out.append(_from_row(topic, row))
-        except (TypeError, ValueError, KeyError, OverflowError) as exc:
-            raise WireError(f"alert {index}: {exc}") from None
+        item = _from_plain_row(topic, row)
+        if item is None:
+            try:
+                item = _from_row(topic, row)
+            except (TypeError, ValueError, KeyError, OverflowError) as exc:
+                raise WireError(f"alert {index}: {exc}") from None
+        out.append(item)
     return out
+
+
+def _from_plain_row(topic: str, row: Any) -> WireAlert | None:
+    """A row exactly as :func:`encode_alerts` writes it, without the checked path's costs.
+
+    Every value is checked by type (JSON gives nothing else for a good row), so the
+    alert can skip the model's re-validation (:meth:`Alert.from_canonical`): the
+    fingerprint is non-empty, times come from the UTC epoch, maps are fresh dicts.
+    Anything else gives None, and :func:`_from_row` then decodes the row or says
+    precisely why it cannot.
+    """
+    if type(row) is not list or len(row) != _FIELDS:
+        return None
+    (
+        fp,
+        source,
+        service,
+        name,
+        severity,
+        status,
+        starts,
+        ends,
+        labels,
+        annotations,
+        summary,
+        partition,
+        offset,
+        ts,
+        index,
+    ) = row
+    if (
+        type(fp) is not str
+        or not fp
+        or type(source) is not str
+        or type(service) is not str
+        or type(name) is not str
+        or type(summary) is not str
+        or type(severity) is not str
+        or type(status) is not str
+        or type(labels) is not dict
+        or type(annotations) is not dict
+        or type(starts) is not int
+        or (ends is not None and type(ends) is not int)
+        or type(partition) is not int
+        or type(offset) is not int
+        or (ts is not None and type(ts) is not int)
+        or type(index) is not int
+    ):
+        return None
+    level = _SEVERITIES.get(severity)
+    state = _STATUSES.get(status)
+    if level is None or state is None:
+        return None
+    try:
+        starts_at = _time_cached(starts)
+        ends_at = None if ends is None else _time_cached(ends)
+    except (OverflowError, ValueError):
+        return None
+    alert = Alert.from_canonical(
+        fingerprint=fp,
+        source=source,
+        service=service,
+        name=name,
+        severity=level,
+        status=state,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        labels=MappingProxyType(labels),
+        annotations=MappingProxyType(annotations),
+        summary=summary,
+    )
+    return WireAlert(alert, Origin(topic, partition, offset, ts, index))
 
 
 def _from_row(topic: str, row: Any) -> WireAlert:

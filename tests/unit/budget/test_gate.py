@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from correlator.budget import GATE_STATE_KIND, GateBook, GateConfig, gate_config_from_mapping
 from correlator.errors import ConfigError
@@ -161,3 +163,40 @@ def test_gate_config_merges_weights_over_the_defaults() -> None:
     config = gate_config_from_mapping({"severity_weights": {"warning": 0.3}})
     assert dict(config.severity_weights) == {"critical": 1.0, "error": 0.5, "warning": 0.3,
                                              "info": 0.0}
+
+
+_STEP = st.one_of(
+    st.tuples(st.just("incident"), st.sampled_from(["I", "J", "K"]),
+              st.sampled_from(["web", "checkout", "payments"]),
+              st.sampled_from(["critical", "error", "warning"]), st.booleans()),
+    st.tuples(st.just("burn"), st.sampled_from(["b1", "b2"]), st.sampled_from(["page", "ticket"]),
+              st.booleans()),
+    st.tuples(st.just("advance"), st.integers(1, 4000)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(_STEP, min_size=1, max_size=25))
+def test_the_quick_state_check_agrees_with_the_reasons(steps: list[tuple[Any, ...]]) -> None:
+    """Recomputes skip writing reasons when the state holds; both must give one state."""
+    book = GateBook(TOPO)
+    book.ledger.seed("checkout", 0.15)
+    clock = 0.0
+    for version, step in enumerate(steps, start=1):
+        clock += 30
+        if step[0] == "incident":
+            _, iid, root, severity, resolved = step
+            event = incident(iid, root=root, services=[root, "web"], opened=clock - 300,
+                             resolved=clock if resolved else None, severity=severity,
+                             version=version)
+            book.observe_incident(event)
+        elif step[0] == "burn":
+            _, fp, speed, firing = step
+            labels = {**SLOTH, "sloth_severity": speed}
+            book.observe_alert(alert(fp, "checkout", clock, labels=labels,
+                                     status="firing" if firing else "resolved"))
+        else:
+            clock += step[1]
+            book.advance(at(clock))
+        for service in ("web", "checkout", "payments", "elsewhere"):
+            assert book._state(service) is book._reasons(service)[0]

@@ -164,3 +164,34 @@ def test_scope_from_an_incident_event() -> None:
     resolved = scope_from_event({**event, "resolved_at": "2026-09-01T10:20:00Z"}, topology, CONFIG)
     assert resolved.horizon == T0 + timedelta(minutes=20)
     assert dict(resolved.dependencies) == {"payments-db": 1}
+
+
+@pytest.mark.parametrize(
+    ("second", "dependencies", "member_dependencies"),
+    [
+        ({"web": ["checkout"], "checkout": ["payments"], "payments": ["vault"]},
+         {"vault": 1}, {"vault": "payments"}),
+        ({"web": ["checkout"], "checkout": ["payments", "cart"], "payments": ["payments-db"],
+          "payments-db": ["disk"]}, {"payments-db": 1}, {"cart": "checkout",
+                                                         "payments-db": "payments"}),
+    ],
+    ids=["other-graph", "equal-graph-new-object"],
+)
+def test_scope_lookups_follow_the_topology_they_are_asked_with(
+    second: dict[str, list[str]], dependencies: dict[str, int],
+    member_dependencies: dict[str, str],
+) -> None:
+    """Repeated scopes reuse graph lookups, but never those of another topology."""
+    first = topo({"web": ["checkout"], "checkout": ["payments", "cart"],
+                  "payments": ["payments-db"], "payments-db": ["disk"]})
+    event = {
+        "opened_at": "2026-09-01T10:00:00.000Z", "updated_at": "2026-09-01T10:10:00.000Z",
+        "root_cause": {"service": "payments"}, "candidates": [{"service": "payments"}],
+        "services": ["checkout", "payments"],
+    }
+    before = scope_from_event(event, first, CONFIG)
+    assert scope_from_event(event, first, CONFIG) == before
+    after = scope_from_event(event, topo(second), CONFIG)
+    assert dict(after.dependencies) == dependencies
+    assert dict(after.member_dependencies) == member_dependencies
+    assert scope_from_event(event, first, CONFIG) == before

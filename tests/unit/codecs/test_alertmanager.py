@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from correlator.codecs import Decoded, DecodeOptions, alert_fingerprint, decode_value
+from correlator.codecs.alertmanager import _decode_alert, _decode_plain
 from correlator.model import Alert, Severity, Status
 from tests.unit.codecs.corpus import decoded, raw, utc, value
 
@@ -301,3 +302,122 @@ def test_many_alerts_keep_order() -> None:
     result = decode_value(body)
     assert isinstance(result, Decoded)
     assert [a.fingerprint for a in result.alerts] == [f"{n:016x}" for n in range(50)]
+
+
+# ---------------------------------------------------------------- the one-pass shortcut
+
+_GOOD_ENTRY: dict[str, Any] = {
+    "status": "firing",
+    "labels": {"alertname": "HighErrorRate", "service": "checkout", "severity": "page"},
+    "annotations": {"summary": "5xx above 5%"},
+    "startsAt": "2026-09-01T10:02:11.512Z",
+    "endsAt": "0001-01-01T00:00:00Z",
+    "fingerprint": "a1b2c3d4e5f60718",
+}
+
+
+def _entry(**changes: Any) -> dict[str, Any]:
+    entry = copy.deepcopy(_GOOD_ENTRY)
+    for key, new in changes.items():
+        if new is _DROP:
+            entry.pop(key, None)
+        else:
+            entry[key] = new
+    return entry
+
+
+_DROP = object()
+_KEYS = DecodeOptions().service_label_keys
+
+SHORTCUT_ACCEPTS = [
+    _entry(),
+    _entry(fingerprint=_DROP, annotations=_DROP),
+    _entry(fingerprint="", annotations=None, endsAt=None),
+    _entry(status="resolved", endsAt="2026-09-01T10:09:00+02:00"),
+    _entry(endsAt="0001-01-01T00:00:00.000Z", startsAt="2026-09-01t10:02:11.123456789z"),
+    _entry(labels={"app": "cart", "job": "x"}, annotations={"description": "d"}),
+    _entry(labels={}, startsAt="2016-12-31T23:59:60Z"),
+]
+SHORTCUT_DECLINES = [
+    _entry(status="pending"),
+    _entry(status=None),
+    _entry(labels=_DROP),
+    _entry(labels={"severity": 3}),
+    _entry(annotations=["summary"]),
+    _entry(annotations={"summary": None}),
+    _entry(startsAt=_DROP),
+    _entry(startsAt="2026-09-01 10:02:11Z"),
+    _entry(startsAt=1_780_000_000),
+    _entry(endsAt=17),
+    _entry(endsAt="2026-02-30T10:00:00Z"),
+    _entry(fingerprint=5),
+]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    SHORTCUT_ACCEPTS,
+    ids=[
+        "typical",
+        "no-fingerprint-no-annotations",
+        "empty-fingerprint-null-annotations-null-end",
+        "resolved-with-offset-end",
+        "zero-end-with-fraction-lowercase-nanos",
+        "other-service-label-description",
+        "no-labels-leap-second",
+    ],
+)
+def test_shortcut_builds_the_alert_the_checked_path_builds(entry: dict[str, Any]) -> None:
+    fast = _decode_plain(entry, "fallback", _KEYS, "alertmanager")
+    slow = _decode_alert(entry, 0, "fallback", _KEYS, "alertmanager")
+    assert fast is not None
+    assert fast == slow
+    assert fast.starts_at.tzinfo is UTC and type(fast.labels) is MappingProxyType
+    assert fast.labels is not entry["labels"]  # a private copy, as the checked path makes
+
+
+@pytest.mark.parametrize(
+    "entry",
+    SHORTCUT_DECLINES,
+    ids=[
+        "unknown-status",
+        "null-status",
+        "no-labels",
+        "number-label",
+        "array-annotations",
+        "null-annotation",
+        "no-start",
+        "space-separated-start",
+        "numeric-start",
+        "numeric-end",
+        "impossible-end-date",
+        "numeric-fingerprint",
+    ],
+)
+def test_shortcut_leaves_anything_unusual_to_the_checked_path(entry: dict[str, Any]) -> None:
+    assert _decode_plain(entry, "fallback", _KEYS, "alertmanager") is None
+    result = decode_value({"version": "4", "alerts": [entry]})
+    assert not isinstance(result, Decoded)
+    assert result.detail.startswith("alerts[0]")
+
+
+def test_from_canonical_equals_the_checked_constructor() -> None:
+    values: dict[str, Any] = {
+        "fingerprint": "fp",
+        "source": "alertmanager",
+        "service": "checkout",
+        "name": "HighErrorRate",
+        "severity": Severity.ERROR,
+        "status": Status.RESOLVED,
+        "starts_at": datetime(2026, 9, 1, 10, 0, tzinfo=UTC),
+        "ends_at": datetime(2026, 9, 1, 10, 5, tzinfo=UTC),
+        "labels": MappingProxyType({"service": "checkout"}),
+        "annotations": MappingProxyType({}),
+        "summary": "s",
+    }
+    built = Alert.from_canonical(**values)
+    checked = Alert(**values)
+    assert built == checked
+    assert built.event_time == checked.event_time
+    with pytest.raises(AttributeError):
+        built.name = "other"  # type: ignore[misc]

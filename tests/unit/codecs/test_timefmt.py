@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from correlator.codecs.timefmt import ZERO_TIME, format_rfc3339, parse_rfc3339
+from correlator.codecs.timefmt import (
+    ZERO_TIME,
+    format_rfc3339,
+    parse_rfc3339,
+    parse_rfc3339_cached,
+)
 
 VALID = [
     ("zulu", "2026-09-01T10:02:11Z", datetime(2026, 9, 1, 10, 2, 11, tzinfo=UTC)),
@@ -185,3 +190,27 @@ def test_parse_well_shaped_text(text: str) -> None:
         assert "invalid date or time" in str(exc) or "out of range" in str(exc)
     else:
         assert parsed.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-09-01T10:02:11.512Z", "2026-09-01T12:02:11+02:00", "2016-12-31T23:59:60Z"],
+    ids=["millis-z", "offset", "leap-second"],
+)
+def test_cached_parse_gives_the_uncached_value_every_time(text: str) -> None:
+    first, again = parse_rfc3339_cached(text), parse_rfc3339_cached(text)
+    assert first == again == parse_rfc3339(text)
+    assert first.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-09-01T10:02:11", "2026-09-01T10:02:11+0200", "2026-02-30T10:00:00Z"],
+    ids=["naive", "compact-offset", "impossible-date"],
+)
+def test_cached_parse_raises_for_bad_text_every_time(text: str) -> None:
+    with pytest.raises(ValueError) as expected:
+        parse_rfc3339(text)
+    for _ in range(2):
+        with pytest.raises(ValueError) as got:
+            parse_rfc3339_cached(text)
+        assert str(got.value) == str(expected.value)

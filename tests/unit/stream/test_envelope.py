@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import orjson
 import pytest
 
@@ -127,3 +129,19 @@ def test_a_giant_incident_is_published_with_a_cut_member_list_that_fits() -> Non
     assert data["stats"]["alerts"] == 301, "counts stay exact"
     assert data["root_cause"] == orjson.loads(whole.value)["data"]["root_cause"]
     assert "alerts_truncated" not in orjson.loads(whole.value)["data"]
+
+
+@pytest.mark.parametrize("as_dict", [True, False], ids=["enriched-dict", "other-mapping"])
+def test_a_record_from_a_mapping_is_the_cloudevent_and_leaves_the_mapping_alone(
+    as_dict: bool,
+) -> None:
+    _, events = run(topo({"api": ["db"]}), [alert("f1", "db", 0), alert("f2", "api", 10)])
+    doc = {**events[-1].to_dict(), "priority": "normal"}
+    before = orjson.dumps(doc)
+    given = doc if as_dict else MappingProxyType(doc)
+    record = incident_record(given, source="/correlator")
+    assert record.value == orjson.dumps(incident_cloudevent(doc, source="/correlator"))
+    assert orjson.dumps(doc) == before and "alerts_truncated" not in doc
+    small = incident_record(given, source="/correlator", max_bytes=600)
+    assert orjson.loads(small.value)["data"]["alerts_truncated"] > 0
+    assert orjson.dumps(doc) == before

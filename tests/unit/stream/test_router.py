@@ -91,3 +91,22 @@ def test_a_topology_swap_changes_the_domains() -> None:
     assert r.domains.domain_for("batch", known=True) == "batch"
     r.set_topology(topo({"batch": ["api"], "api": []}))
     assert r.domains.domain_for("batch", known=True) == "api"
+
+
+@pytest.mark.parametrize("partitions", [1, 3], ids=["one-partition-no-lookup", "three"])
+def test_routed_rows_carry_each_alert_and_its_origin(partitions: int) -> None:
+    services = ["web", "batch", "mystery-svc", "db"]
+    router = _router(partitions)
+    result = router.route(_records([_canonical(s, i) for i, s in enumerate(services)]))
+    routed = {
+        item.alert.service: (partition, item.origin)
+        for partition, value in result.routed
+        for item in decode_batch(value)
+    }
+    assert sorted(routed) == sorted(services)
+    for offset, service in enumerate(services):
+        partition, origin = routed[service]
+        assert (origin.topic, origin.offset, origin.index) == ("alerts", offset, 0)
+        assert origin.timestamp_ms == 1_790_000_000_000 + offset
+        domain = router.domains.domain_for(service, known=service in TOPOLOGY)
+        assert partition == partition_for(domain, partitions)
