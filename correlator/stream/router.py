@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 
 from correlator.codecs import DecodeOptions, Rejection, decode
 from correlator.config import EngineConfig
+from correlator.domains import AlertRouter, DomainMap
 from correlator.replay import decode_options
-from correlator.resolution import ServiceResolver
-from correlator.stream.domains import DomainMap, build_domain_map, partition_for
 from correlator.stream.envelope import DeadLetter, OutputRecord, dead_letter
 from correlator.stream.wire import encode_row, pack_rows
 from topology import Topology
@@ -75,25 +74,28 @@ class Router:
         self._max_domain_size = max_domain_size
         self._seed = domain_seed
         self._max_record_bytes = max_record_bytes
-        self._domains = build_domain_map(topology, max_domain_size, domain_seed)
-        self._resolver = ServiceResolver(topology, config.service_label_keys)
-        self._partition_of: dict[str, int] = {}
+        self._alerts = self._alert_router(topology)
+
+    def _alert_router(self, topology: Topology) -> AlertRouter:
+        # The same routing the offline replay uses with several partitions.
+        return AlertRouter(
+            topology,
+            self._config.service_label_keys,
+            partitions=self._partitions,
+            max_domain_size=self._max_domain_size,
+            domain_seed=self._seed,
+        )
 
     @property
     def domains(self) -> DomainMap:
-        return self._domains
+        return self._alerts.domains
 
     def set_topology(self, topology: Topology) -> None:
         """Recompute the domain map for a new topology (all-or-nothing swap)."""
-        domains = build_domain_map(topology, self._max_domain_size, self._seed)
-        resolver = ServiceResolver(topology, self._config.service_label_keys)
-        self._domains, self._resolver, self._partition_of = domains, resolver, {}
+        self._alerts = self._alert_router(topology)
 
     def partition_of(self, domain: str) -> int:
-        found = self._partition_of.get(domain)
-        if found is None:
-            found = self._partition_of[domain] = partition_for(domain, self._partitions)
-        return found
+        return self._alerts.partition_of_domain(domain)
 
     def route(self, records: Sequence[RawRecord]) -> RouteResult:
         result = RouteResult()
@@ -132,11 +134,8 @@ class Router:
             return
         result.formats[decoded.format] = result.formats.get(decoded.format, 0) + 1
         for index, alert in enumerate(decoded.alerts):
-            if self._partitions == 1:  # one owner for every domain: nothing to look up
-                partition = 0
-            else:
-                service, known = self._resolver.resolve(alert)
-                partition = self.partition_of(self._domains.domain_for(service, known))
+            # one owner for every domain: nothing to look up
+            partition = 0 if self._partitions == 1 else self._alerts.partition(alert)
             row = encode_row(alert, record.partition, record.offset, record.timestamp_ms, index)
             by_partition.setdefault(partition, []).append(row)
             result.alerts += 1
