@@ -342,12 +342,22 @@ class Engine:
         while buffer and watermark is not None and buffer[0][0] <= watermark:
             _, fp = heapq.heappop(buffer)
             history = self._pending.pop(fp)
-            first = history[0]
-            event = first.event_time
-            self._fold(first, _ts(event) if event is not None else watermark, late=False)
-            for later in history[1:]:
-                event = later.event_time
-                self._fold(later, _ts(event) if event is not None else watermark, late=False)
+            # A fingerprint's notifications fold in arrival order, each once the watermark
+            # has passed its own event time (an older re-send folds right after the one
+            # before it); the rest waits, so a resolve folds at its own time however the
+            # records around it arrived.
+            done = 0
+            for alert in history:
+                event = alert.event_time
+                t = _ts(event) if event is not None else watermark
+                if done and t > watermark:
+                    break
+                self._fold(alert, t, late=False)
+                done += 1
+            if done < len(history):
+                rest = self._pending[fp] = history[done:]
+                event = rest[0].event_time
+                heapq.heappush(buffer, (_ts(event) if event is not None else watermark, fp))
 
     def _fold(self, alert: Alert, t: float, *, late: bool) -> AlertNotice | None:
         """Dedup against the state, then place a new fingerprint."""

@@ -13,12 +13,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from correlator.codecs import DecodeOptions, Rejection, decode
+from correlator.model import Alert
 from correlator.stream.settings import KafkaSettings
 from correlator.stream.subscriber import IncidentView
 from tests.integration.stream_fixtures import (
@@ -205,8 +208,108 @@ def shuffle_within(lines: list[bytes], block: int, *, seed: int) -> list[bytes]:
     return out
 
 
+def engine_event_times(line: bytes, options: DecodeOptions) -> list[float]:
+    """The engine's event time of every alert of a record (epoch seconds).
+
+    That is ``starts_at`` for a firing alert and ``ends_at`` for a resolved one, so a
+    resolve or an Alertmanager re-send (which repeats the original ``startsAt``) is placed
+    where the engine's clock and watermark see it. Empty for a record that does not decode.
+    """
+    return [a.event_time.timestamp() for a in _alerts(line, options) if a.event_time is not None]
+
+
+@dataclass(frozen=True)
+class OnTimeShuffle:
+    """An arrival order that differs from the input only inside the allowed lateness."""
+
+    lines: list[bytes]
+    moved: int  # records not at their in-order position
+    buckets: int
+
+
+def shuffle_on_time(
+    lines: list[bytes], *, bucket_s: float, lateness_s: float, seed: int, options: DecodeOptions
+) -> OnTimeShuffle:
+    """Shuffle records inside event-time buckets without changing which alerts are late.
+
+    Buckets follow the in-order stream clock (the newest event time so far, which the
+    watermark trails), so they are consecutive runs of the input. Inside a bucket a record
+    moves only if it shares no fingerprint with another record of the bucket (a lifecycle
+    keeps its order) and each of its alerts is on the same side of the watermark wherever
+    it lands: on time even at the bucket's newest event time, or, for a re-send (a
+    notification already seen: same fingerprint, status and times), already late before
+    the bucket. Any other record stays put and nothing moves across it: it arrives after
+    exactly the records it did in order, at the same watermark.
+    Beyond those bounds the engine does not promise order-independence (a late alert is
+    folded when it arrives), so a test moving such records would measure its input.
+    """
+    rng = random.Random(seed)
+    decoded = [_alerts(line, options) for line in lines]
+    times = [[a.event_time.timestamp() for a in alerts if a.event_time] for alerts in decoded]
+    prints = [{a.fingerprint for a in alerts} for alerts in decoded]
+    seen: set[tuple[str, str, datetime, datetime | None]] = set()
+    notes: list[list[tuple[float, bool]]] = []  # (event time, not seen before) per alert
+    for alerts in decoded:
+        keys = [(a.fingerprint, a.status.value, a.starts_at, a.ends_at) for a in alerts]
+        stamps = [a.event_time.timestamp() if a.event_time else 0.0 for a in alerts]
+        notes.append([(t, key not in seen) for key, t in zip(keys, stamps, strict=True)])
+        seen.update(keys)
+    runs: list[list[int]] = []  # consecutive records whose in-order clock shares a bucket
+    clock: float | None = None
+    start = 0.0
+    last = -1
+    for i, stamps in enumerate(times):
+        if stamps:
+            start = max(stamps) if clock is None else start
+            clock = max(stamps) if clock is None else max(clock, *stamps)
+        key = 0 if clock is None else int((clock - start) // bucket_s)
+        if not runs or key != last:
+            runs.append([])
+            last = key
+        runs[-1].append(i)
+    out = list(lines)
+    moved = 0
+    low: float | None = None  # the clock before the run
+    for run in runs:
+        top = max((t for i in run for t in times[i]), default=0.0)
+
+        def same_side(i: int, top: float = top, low: float | None = low) -> bool:
+            """Each alert on time at the run's newest event time, or a re-send already
+            late at the clock before the run: on the same side wherever it lands."""
+            late = -float("inf") if low is None else low - lateness_s
+            return bool(times[i]) and all(
+                t >= top - lateness_s or (not new and t < late) for t, new in notes[i]
+            )
+
+        segment: list[int] = []
+        for i in [*run, -1]:
+            on_time = i >= 0 and same_side(i)
+            if on_time and not any(prints[i] & prints[j] for j in run if j != i):
+                segment.append(i)
+                continue
+            if on_time:
+                continue  # kept in place (its lifecycle), but on time anywhere: not a barrier
+            picked = [lines[j] for j in segment]
+            rng.shuffle(picked)
+            for j, line in zip(segment, picked, strict=True):
+                out[j] = line
+                moved += line != lines[j]
+            segment = []
+        low = top if low is None else max(low, top)
+    return OnTimeShuffle(out, moved, len(runs))
+
+
+def _alerts(line: bytes, options: DecodeOptions) -> tuple[Alert, ...]:
+    decoded = decode(line, options)
+    return () if isinstance(decoded, Rejection) else decoded.alerts
+
+
 def event_times(line: bytes) -> list[datetime]:
-    """starts_at of every alert of an Alertmanager webhook or canonical line."""
+    """starts_at of every alert of an Alertmanager webhook or canonical line.
+
+    Not the engine's event time for resolved alerts or re-sends (see
+    :func:`engine_event_times`).
+    """
     doc = orjson.loads(line)
     alerts: list[Any] = doc["alerts"] if isinstance(doc, dict) and "alerts" in doc else [doc]
     out = []

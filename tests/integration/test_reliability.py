@@ -53,6 +53,7 @@ from tests.integration.reliability_support import (
     record_figures,
     repeat_report,
     rss_mib,
+    shuffle_on_time,
     subscriber_state,
     version_regressions,
 )
@@ -366,32 +367,9 @@ def test_r3_every_record_delivered_two_to_five_times(
 # ---------------------------------------------------------------------------- R4 order, future
 
 
-def _fingerprints(line: bytes) -> set[str]:
-    return {str(a["fingerprint"]) for a in orjson.loads(line)["alerts"]}
-
-
-def _shuffle_independent(chunk: list[bytes], rng: random.Random) -> list[bytes]:
-    """Shuffle the records of one lateness bucket that share no alert with another record.
-
-    A fingerprint's own firing -> resolved order is kept: reordering a lifecycle is not
-    late arrival, it is a different input.
-    """
-    prints = [_fingerprints(line) for line in chunk]
-    movable = [
-        i
-        for i, fp in enumerate(prints)
-        if not any(fp & other for j, other in enumerate(prints) if j != i)
-    ]
-    moved = [chunk[i] for i in movable]
-    rng.shuffle(moved)
-    out = list(chunk)
-    for i, line in zip(movable, moved, strict=True):
-        out[i] = line
-    return out
-
-
-def _grouping(state: dict[str, dict[str, Any]]) -> list[tuple[Any, ...]]:
-    return sorted(
+def _grouping(state: dict[str, dict[str, Any]]) -> Counter[tuple[Any, ...]]:
+    """Every incident as (members, root cause, status), counted: ids left out."""
+    return Counter(
         (tuple(sorted(m[0] for m in p["members"])), p["root_cause"], p["status"])
         for p in state.values()
     )
@@ -402,60 +380,45 @@ def test_r4_shuffled_within_lateness_and_a_future_record_is_quarantined(
     stream_setup: StreamSetup, start_worker: Callable[..., WorkerProcess], tmp_path: Path
 ) -> None:
     lines, topo_path = simulate_storm(tmp_path, seed=41, duration_min=45)
-    expected = replay_reference(lines, load_topology(topo_path))
-    lateness = EngineConfig().allowed_lateness
-    bucket = lateness.total_seconds() / 2
-    first = min(t for line in lines for t in event_times(line))
-    rng = random.Random(41)
-    groups: dict[int, list[bytes]] = {}
-    for line in lines:
-        key = int((min(event_times(line)) - first).total_seconds() // bucket)
-        groups.setdefault(key, []).append(line)
-    shuffled: list[bytes] = []
-    for key in sorted(groups):
-        shuffled += _shuffle_independent(groups[key], rng)
-    assert shuffled != lines, "the shuffle must change the order"
+    topology = load_topology(topo_path)
+    expected = replay_reference(lines, topology)
+    config = EngineConfig()
+    lateness = config.allowed_lateness.total_seconds()
+    shuffle = shuffle_on_time(
+        lines, bucket_s=lateness / 2, lateness_s=lateness, seed=41, options=decode_options(config)
+    )
+    assert shuffle.moved >= 10, f"the shuffle must change the order ({shuffle.moved} moved)"
+    # Offline first: the engine alone must not care about arrival order inside the lateness
+    # (same groups, same ids), so a difference below is the stream path's.
+    offline = replay_reference(shuffle.lines, topology)
+    assert _grouping(offline) == _grouping(expected), "replay groups shuffled input differently"
+    assert offline == expected, f"replay of shuffled input: {divergence(offline, expected)}"
     last = max(t for line in lines for t in event_times(line))
-    service = sorted(load_topology(topo_path).services)[0]
+    service = sorted(topology.services)[0]
     future = canonical_alert("future-dated-0001", service, last + timedelta(hours=24))
+    shuffled = list(shuffle.lines)
     shuffled.insert(len(shuffled) // 2, future)
 
     worker = start_worker("r4", topology=topo_path)
     worker.wait_ready()
     produce(stream_setup.bootstrap, stream_setup.alerts, shuffled)
-    # Incident ids name the first alert seen, and arrival order decides which that is, so
-    # the grouping (members and root cause of every incident) is compared, not the ids.
-    want = _grouping(expected)
-    box: list[list[tuple[Any, ...]]] = [[]]
-
-    def same_grouping() -> bool:
-        box[0] = _grouping(
-            subscriber_state(incident_events(stream_setup.bootstrap, stream_setup.incidents))
-        )
-        # Same groups; how often a group occurs may differ (see docs/reliability.md, R4).
-        return set(box[0]) == set(want)
-
-    try:
-        wait_for(same_grouping, 60, "shuffled input to group as in order", interval_s=1.0)
-    except AssertionError:
-        have, need = Counter(box[0]), Counter(want)
-        missing = list((need - have).items())[:2]
-        extra = list((have - need).items())[:2]
-        raise AssertionError(f"grouping differs: missing {missing}, extra {extra}") from None
+    # Exactly the in-order incidents: same ids, members, root causes, statuses and times.
+    events = _converge(stream_setup, expected, 60, "shuffled input to give the in-order incidents")
     letters = wait_for(
         lambda: read_topic(stream_setup.bootstrap, stream_setup.dlq), 20, "the future record"
     )
     assert [r.headers[H_REASON] for r in letters] == [b"future"]
     assert b"future-dated-0001" in (letters[0].value or b"")
     assert worker.metric("correlator_rejected_records_total", '{reason="future"}') == 1
-    have, need = Counter(box[0]), Counter(want)
+    have, need = _grouping(subscriber_state(events)), _grouping(expected)
     record_figures(
         "R4-order-future",
         records=len(shuffled),
+        moved=shuffle.moved,
         incidents=len(expected),
         lost=sum((need - have).values()),
         extra_incidents_same_group=sum((have - need).values()),
-        divergent=0,
+        divergent=divergence(subscriber_state(events), expected)["divergent"],
         future_quarantined=1,
     )
 

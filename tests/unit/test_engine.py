@@ -627,3 +627,30 @@ def test_reopen_is_decided_at_the_refires_event_time(case: ReopenCase) -> None:
     assert len(firing) == 1
     assert (firing[0].id == first_id) is case.reopened
     assert groups(events).count(frozenset({f"b{t:g}" for t in case.tail})) == 1
+
+
+HISTORY_ORDERS = {
+    "resolve queued behind its firing": ["a1 fires", "a1 resolves", "b1 fires"],
+    "resolve after the firing was released": ["a1 fires", "b1 fires", "a1 resolves"],
+}
+
+
+@pytest.mark.parametrize("order", HISTORY_ORDERS.values(), ids=HISTORY_ORDERS.keys())
+def test_buffered_history_folds_each_notification_at_its_own_time(order: list[str]) -> None:
+    """A resolve that waits behind its own firing in the reorder buffer folds when the
+    watermark passes *its* time, not when the firing is released: what is emitted does
+    not depend on which of two on-time records came first."""
+    notices = {
+        "a1 fires": alert("a1", "api", 0),
+        "a1 resolves": resolved("a1", "api", 0, 25),
+        "b1 fires": alert("b1", "billing", 31),
+    }
+    engine = Engine(SHOP)
+    for name in order:
+        engine.ingest(notices[name])
+    first = [e for e in engine.advance() if "a1" in {m.fingerprint for m in e.alerts}]
+    assert [(e.status, [m.status for m in e.alerts]) for e in first] == [
+        (IncidentStatus.OPEN, ["firing"])
+    ]
+    final = [e for e in final_state(engine.flush()).values() if e.alerts[0].fingerprint == "a1"]
+    assert [e.status for e in final] == [IncidentStatus.RESOLVED]
