@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import shutil
 import tempfile
@@ -93,6 +94,19 @@ class _App(faust.App):
         await super().on_stop()
         if worker is not None:
             await worker.on_app_stopped()
+
+
+def _tune_garbage_collector() -> None:
+    """Fewer, cheaper collections for a long-running worker.
+
+    The objects a worker creates per alert are freed by reference counting; the
+    cyclic collector mostly re-scans the long-lived modules, topology and engine
+    state. Freezing what exists at start-up and raising the young-generation
+    threshold keeps the collector from spending a fifth of the hot path there.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 class CorrelatorWorker:
@@ -218,6 +232,7 @@ class CorrelatorWorker:
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the process exit code."""
+        _tune_garbage_collector()
         worker = faust.Worker(
             self.app,
             loglevel=self.settings.log_level,
