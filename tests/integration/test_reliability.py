@@ -771,6 +771,16 @@ def test_wrong_sasl_password_fails_fast_and_clearly(
     assert "Traceback" not in output, output[-2000:]
     assert wrong not in output
     assert took < 30, f"took {took:.1f} s (unbounded kafka-python: ~35 s)"
+    errors = [line for line in output.splitlines() if line.startswith("correlator: error:")]
+    record_figures(
+        "SASL-wrong-password",
+        command=command[0],
+        exit_code=code,
+        took_s=round(took, 1),
+        traceback=False,
+        password_printed=False,
+        message=errors[0] if errors else output.strip().splitlines()[-1],
+    )
 
 
 @pytest.mark.timeout(90)
@@ -813,3 +823,8 @@ def test_sasl_password_never_leaks_into_http_answers(
     assert secret not in answers
     assert status == 400 and secret not in orjson.dumps(bad)
     assert kafka_sasl.password not in worker.log.read_text(errors="replace")
+    record_figures(
+        "SASL-canary",
+        checked=["log", "/metrics", "/incidents", "/readyz", "/livez", "404", "400"],
+        leaked=0,
+    )
