@@ -969,6 +969,11 @@ class Engine:
         for member in incident.members.values():
             self._closed[member.fingerprint] = Closed(incident.id, member.starts_at, closed_at)
             self._closed_order.append((closed_at, member.fingerprint))
+        if incident.id in self._counts_dirty and incident.emitted:
+            # Its last duplicate counts were waiting for the update interval: they go
+            # out with its final event instead of being forgotten with it.
+            del self._counts_dirty[incident.id]
+            self._dirty[incident.id] = None
         if incident.id not in self._dirty:
             self._drop(incident, closed_at)
         return True

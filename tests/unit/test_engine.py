@@ -654,3 +654,24 @@ def test_buffered_history_folds_each_notification_at_its_own_time(order: list[st
     ]
     final = [e for e in final_state(engine.flush()).values() if e.alerts[0].fingerprint == "a1"]
     assert [e.status for e in final] == [IncidentStatus.RESOLVED]
+
+
+def test_pending_counts_are_published_before_an_incident_is_forgotten() -> None:
+    """A re-send after the last emission bumps a count that waits for the update
+    interval; retirement must not drop it: the final event carries it."""
+    engine = Engine(SHOP, EngineConfig(count_update_interval=timedelta(hours=1)))
+    events = []
+    for a in [alert("a1", "api", 0), alert("b1", "billing", 100)]:
+        engine.ingest(a)
+    events += engine.advance()
+    engine.ingest(resolved("a1", "api", 0, 150))
+    engine.ingest(alert("b2", "billing", 300))
+    events += engine.advance()
+    engine.ingest(resolved("a1", "api", 0, 150))  # an HA pair's copy of the resolve
+    engine.ingest(alert("b3", "billing", 400))
+    events += engine.advance()
+    engine.ingest(alert("b4", "billing", 1500))  # past the reopen window: a1's incident retires
+    events += engine.advance()
+    last = [e for e in events if "a1" in {m.fingerprint for m in e.alerts}][-1]
+    assert last.status is IncidentStatus.RESOLVED
+    assert last.alerts[0].count == 3
