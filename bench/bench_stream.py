@@ -6,7 +6,8 @@ Side by side, in one run, on the same records and the same broker:
 2. a trivial faust agent: one event at a time, counting (the framework's per-event cost);
 3. the Correlator worker draining the same backlog: decode, route, repartition, ingest,
    advance, publish (records/s and alerts/s for one worker process);
-4. latency at steady load and in a 100x storm: a live producer plus probe alerts for
+4. latency at steady load, at the target alert rate (10,000 alerts/s by default, sent as
+   group notifications of 10 alerts) and in a 100x storm: a live producer plus probe alerts for
    services no one else uses; latency = probe produced -> its first incident event seen
    on the incidents topic. Measured with ``hold: 0s`` and ``allowed_lateness: 0s`` so that
    the number is the pipeline's own latency; in production add the configured hold and
@@ -119,12 +120,20 @@ def backlog_workload(records: int, seed: int) -> tuple[list[bytes], Topology, in
     return lines, storm.given_topology, alerts
 
 
-def live_payload(topology: Topology, rng: random.Random, serial: int) -> bytes:
-    """A small Alertmanager webhook stamped now, for 1-3 alerts of related services."""
+def live_payload(
+    topology: Topology, rng: random.Random, serial: int, size: int | None = None
+) -> bytes:
+    """An Alertmanager webhook stamped now: 1-3 alerts of related services, or ``size``
+    alerts of a service and its neighbours (then random services) like a group notification."""
     services = sorted(topology)
     first = rng.choice(services)
     related = sorted(topology.dependencies(first) | topology.dependents(first))
-    chosen = [first, *rng.sample(related, min(len(related), rng.randint(0, 2)))]
+    if size is None:
+        chosen = [first, *rng.sample(related, min(len(related), rng.randint(0, 2)))]
+    else:
+        chosen = [first, *rng.sample(related, min(len(related), size - 1))]
+        others = [s for s in services if s not in chosen]
+        chosen += rng.sample(others, min(len(others), size - len(chosen)))
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     alerts = [
         {
@@ -492,9 +501,21 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"p50_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000, "n": len(ordered)}
 
 
+TARGET_ALERTS_PER_RECORD = 10
+
+
 def latency(
-    bench: Bench, topology: Topology, *, base_rate: float, storm_factor: float, phase_s: float
+    bench: Bench,
+    topology: Topology,
+    *,
+    base_rate: float,
+    storm_factor: float,
+    phase_s: float,
+    target_alerts: float,
 ) -> dict[str, dict[str, float]]:
+    """Probe latency in three phases: steady, the issue's target alert rate (sent as group
+    notifications of TARGET_ALERTS_PER_RECORD alerts, so that one kafka-python producer
+    can offer it), and a storm of ``storm_factor`` x the steady record rate."""
     engine = {"hold": "0s", "allowed_lateness": "0s"}
     proc, _port, topics = start_worker(bench, topology, engine=engine, name="latency")
     probes: dict[str, Probe] = {}
@@ -508,15 +529,23 @@ def latency(
     serial = 0
     results: dict[str, dict[str, float]] = {}
     try:
-        for phase, rate in (("steady", base_rate), ("storm", base_rate * storm_factor)):
+        phases: tuple[tuple[str, float, int | None], ...] = (
+            ("steady", base_rate, None),
+            ("target", target_alerts / TARGET_ALERTS_PER_RECORD, TARGET_ALERTS_PER_RECORD),
+            ("storm", base_rate * storm_factor, None),
+        )
+        for phase, rate, size in phases:
             names: list[str] = []
+            alerts_sent = 0
             started = time.perf_counter()
             next_probe = started
             sent = 0
             while (now := time.perf_counter()) - started < phase_s:
                 due = int((now - started) * rate)
                 while sent < due:
-                    producer.send(topics["alerts"], live_payload(topology, rng, serial))
+                    payload = live_payload(topology, rng, serial, size)
+                    producer.send(topics["alerts"], payload)
+                    alerts_sent += payload.count(b'"fingerprint"')
                     serial += 1
                     sent += 1
                 if now >= next_probe:
@@ -528,7 +557,8 @@ def latency(
                     next_probe = now + 0.25
                 time.sleep(0.001)
             producer.flush()
-            achieved = sent / (time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            achieved = sent / elapsed
             deadline = time.perf_counter() + 120
             while any(probes[n].seen is None for n in names) and time.perf_counter() < deadline:
                 time.sleep(0.1)
@@ -536,6 +566,7 @@ def latency(
             results[phase] = {
                 **_percentiles(lat),
                 "records_per_s_offered": achieved,
+                "alerts_per_s_offered": alerts_sent / elapsed,
                 "probes_lost": sum(1 for n in names if probes[n].seen is None),
                 "rss_mb": rss_mb(proc.pid),
             }
@@ -573,6 +604,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--phase-seconds", type=float, default=20.0, help="length of each latency phase"
+    )
+    parser.add_argument(
+        "--target-alerts",
+        type=float,
+        default=10_000.0,
+        help="alert rate of the target latency phase (default 10000/s, the issue's target)",
     )
     args = parser.parse_args(argv)
 
@@ -621,10 +658,12 @@ def main(argv: list[str] | None = None) -> int:
             base_rate=args.rate,
             storm_factor=args.storm_factor,
             phase_s=args.phase_seconds,
+            target_alerts=args.target_alerts,
         )
         for phase, row in lat.items():
             print(
-                f"4. latency {phase:<7} offered {row['records_per_s_offered']:>8,.0f} records/s: "
+                f"4. latency {phase:<7} offered {row['records_per_s_offered']:>8,.0f} records/s "
+                f"= {row['alerts_per_s_offered']:>8,.0f} alerts/s: "
                 f"p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms "
                 f"over {row['n']:.0f} probes "
                 f"({row['probes_lost']:.0f} not seen), RSS {row['rss_mb']:.0f} MB",
