@@ -109,8 +109,9 @@ class EngineConfig:
     #: Payload limits applied by the codecs before and while parsing.
     max_payload_bytes: int = 1_048_576
     max_payload_depth: int = 64
-    #: Alerts stamped further than this ahead of the newest event time seen are
-    #: quarantined as future-dated, so one bad clock cannot close every window.
+    #: An alert stamped further than this ahead of the newest event time seen is
+    #: held until a second alert confirms the jump (a quiet spell ended), else
+    #: rejected as future-dated, so one bad clock cannot close every window.
     max_future_skew: timedelta = timedelta(hours=1)
     #: How deep (in topology hops) root-cause ranking looks for the services
     #: a candidate explains.

@@ -145,7 +145,7 @@ _ENGINE_COUNTERS = (
     (
         "future",
         "correlator_engine_future_alerts_total",
-        "Alerts quarantined for future timestamps.",
+        "Alerts rejected for future timestamps (held, then not confirmed).",
     ),
     ("incidents_opened", "correlator_engine_incidents_opened_total", "Incidents opened."),
     ("incidents_resolved", "correlator_engine_incidents_resolved_total", "Incidents resolved."),
