@@ -300,13 +300,14 @@ class Engine:
         if not self._held:
             return
         clock = self._clock
-        ready = [
-            h for h in self._held
-            if everything or not windows.is_future(h.t, clock, self._future)
-        ]
+        ready: list[Held] = []
+        waiting: list[Held] = []
+        for held in self._held:
+            due = everything or not windows.is_future(held.t, clock, self._future)
+            (ready if due else waiting).append(held)
         if not ready:
             return
-        self._held = [h for h in self._held if h not in ready]
+        self._held = waiting
         for held in sorted(ready, key=_held_order):
             self._accept(held.alert, held.t)
 

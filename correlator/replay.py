@@ -231,12 +231,14 @@ def replay_lines(
                         # Remember where it came from: if it is rejected later, the
                         # rejects file gets its own line, not the one that judged it.
                         held.setdefault(notice.alert.fingerprint, []).append((line_no, raw))
-                        accepted = accepted and notice.alert is not alert
                     elif notice.kind is NoticeKind.FUTURE:
                         origins = held.get(notice.alert.fingerprint)
                         where = origins.pop(0) if origins else (line_no, raw)
                         reject(reject_record(where[0], "future", notice.reason, where[1]))
-                        accepted = accepted and notice.alert is not alert
+                    else:
+                        continue
+                    if notice.alert is alert:
+                        accepted = False
                 if accepted:
                     stage.observe_alert(alert)
             emit(engine.advance())

@@ -186,6 +186,11 @@ def decode_batch(value: bytes) -> list[WireAlert]:
     return out
 
 
+def _is_row(row: Any) -> bool:
+    """A list of the row's fields, in the order :func:`encode_row` writes them."""
+    return type(row) is list and len(row) == _FIELDS
+
+
 def _from_plain_row(topic: str, row: Any) -> WireAlert | None:
     """A row exactly as :func:`encode_alerts` writes it, without the checked path's costs.
 
@@ -195,25 +200,10 @@ def _from_plain_row(topic: str, row: Any) -> WireAlert | None:
     Anything else gives None, and :func:`_from_row` then decodes the row or says
     precisely why it cannot.
     """
-    if type(row) is not list or len(row) != _FIELDS:
+    if not _is_row(row):
         return None
-    (
-        fp,
-        source,
-        service,
-        name,
-        severity,
-        status,
-        starts,
-        ends,
-        labels,
-        annotations,
-        summary,
-        partition,
-        offset,
-        ts,
-        index,
-    ) = row
+    (fp, source, service, name, severity, status, starts, ends, labels, annotations,
+     summary, partition, offset, ts, index) = row
     if (
         type(fp) is not str
         or not fp
@@ -259,25 +249,10 @@ def _from_plain_row(topic: str, row: Any) -> WireAlert | None:
 
 
 def _from_row(topic: str, row: Any) -> WireAlert:
-    if type(row) is not list or len(row) != _FIELDS:
+    if not _is_row(row):
         raise ValueError(f"expected a list of {_FIELDS} fields")
-    (
-        fp,
-        source,
-        service,
-        name,
-        severity,
-        status,
-        starts,
-        ends,
-        labels,
-        annotations,
-        summary,
-        partition,
-        offset,
-        ts,
-        index,
-    ) = row
+    (fp, source, service, name, severity, status, starts, ends, labels, annotations,
+     summary, partition, offset, ts, index) = row
     for text in (fp, source, service, name, summary):
         if type(text) is not str:
             raise TypeError("text field is not a string")

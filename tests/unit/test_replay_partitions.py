@@ -91,6 +91,15 @@ def test_partitioned_replay_with_linker_never_loses_an_alert(
     assert sent - quarantined <= listed <= sent
 
 
+def _cli_replay(tmp_path: Path, lines: list[bytes], topology: Topology, flags: list[str]) -> int:
+    """`correlator replay` of ``lines`` into tmp_path/out.jsonl; returns the exit code."""
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    (tmp_path / "t.json").write_bytes(orjson.dumps(topology.to_node_link()))
+    args = ["replay", "--topology", str(tmp_path / "t.json"), "--input",
+            str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl"), "-q"]
+    return main([*args, *flags])
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -103,48 +112,14 @@ def test_cli_rejects_bad_partition_flags(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
 ) -> None:
     lines, topology = _storm(5, services=30)
-    (tmp_path / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    (tmp_path / "t.json").write_bytes(orjson.dumps(topology.to_node_link()))
-    code = main(
-        [
-            "replay",
-            "--topology",
-            str(tmp_path / "t.json"),
-            "--input",
-            str(tmp_path / "in.jsonl"),
-            "--output",
-            str(tmp_path / "out.jsonl"),
-            "-q",
-            *flags,
-        ]
-    )
-    assert code == 2
+    assert _cli_replay(tmp_path, lines, topology, flags) == 2
     assert message in capsys.readouterr().err
 
 
 def test_cli_partition_flags_match_the_library(tmp_path: Path) -> None:
     lines, topology = _storm(7, services=100)
-    (tmp_path / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    (tmp_path / "t.json").write_bytes(orjson.dumps(topology.to_node_link()))
-    code = main(
-        [
-            "replay",
-            "--topology",
-            str(tmp_path / "t.json"),
-            "--input",
-            str(tmp_path / "in.jsonl"),
-            "--output",
-            str(tmp_path / "out.jsonl"),
-            "-q",
-            "--partitions",
-            "3",
-            "--max-domain-size",
-            "12",
-            "--domain-seed",
-            "9",
-        ]
-    )
-    assert code == 0
+    flags = ["--partitions", "3", "--max-domain-size", "12", "--domain-seed", "9"]
+    assert _cli_replay(tmp_path, lines, topology, flags) == 0
     written = [orjson.loads(x) for x in (tmp_path / "out.jsonl").read_bytes().splitlines()]
     expected = replay_lines(
         lines, topology, load_config_arg(None), partitions=3, max_domain_size=12, domain_seed=9
