@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -38,6 +38,7 @@ from correlator.rootcause import ServiceSignal, rank_candidates
 from correlator.state import (
     Closed,
     Incident,
+    LinkIndex,
     Member,
     ParentRank,
     TimeIndex,
@@ -161,6 +162,7 @@ class Engine:
         # time-only links look up the closest alerts instead of scanning every key.
         self._known_times = TimeIndex()
         self._unknown_times = TimeIndex()
+        self._links = LinkIndex()  # service key -> live members by link strength
         self._dirty: dict[str, None] = {}
         self._counts_dirty: dict[str, None] = {}  # only duplicate counts changed
         self._timers = Timers()
@@ -584,8 +586,11 @@ class Engine:
                 incident = self._open(alert, group_time, capped)
             member.joined = JoinedBy(JoinReason.LATE if late else JoinReason.FIRST)
         self._add_member(incident, member)
+        # Relinking an explainee moves it under the new alert and never changes the
+        # new alert's own ancestors, so they are collected once.
+        above = self._ancestors(member) if explainees else frozenset()
         for z, z_rank in explainees:
-            if self._is_ancestor(z, member):
+            if id(z) in above:
                 continue  # a dependency cycle in the topology: never link in a loop
             self._relink(z, member, z_rank)
         # Relinking may have merged the new alert's incident into an older one.
@@ -606,31 +611,121 @@ class Engine:
     def _best_parent(self, member: Member) -> tuple[Member | None, ParentRank | None, str | None]:
         """The best explainer among live members whose incident accepts this alert.
 
-        Also returns the newest related incident that refused it only because
-        its lifetime cap ran out, so that a new incident can link to it.
+        Searches tier by tier, nearest hops first and, within a service, closest
+        in time first, stopping at the first acceptable alert: the result is the
+        minimum :data:`ParentRank` over all candidates, found without ranking
+        every alert of a hot service. When there is none, also returns the
+        newest related incident that refused the alert only because its
+        lifetime cap ran out, so that a new incident can link to it.
         """
-        best: Member | None = None
-        best_rank: ParentRank | None = None
-        capped: Incident | None = None
         t = member.group_time
-        for y, tier, hops in self._neighbours(member, as_child=True):
+        verdicts: dict[str, bool] = {}
+
+        def acceptable(fp: str) -> bool:
+            incident_id = self._by_fp[fp]
+            verdict = verdicts.get(incident_id)
+            if verdict is None:
+                verdict = verdicts[incident_id] = self._accepts(self._incidents[incident_id], t)
+            return verdict
+
+        found: tuple[int, int, float, str] | None = None
+        if member.known:
+            lw, lag = self._link_window, self._cause_lag
+            deps = self._active_within(self._reach(member.service, "dependencies"))
+            found = self._closest_by_hops(deps, TIER_EXPLAINER, t=t, lo=t - lw,
+                                          hi=t + min(lw, lag), acceptable=acceptable)
+        if found is None:
+            same = self._by_key.get(member.key)
+            if same is not None:
+                hit = _closest(same, t, t - self._gap, t + self._gap, acceptable,
+                               exclude=member.fingerprint)
+                if hit is not None:
+                    found = (TIER_PEER, 0, *hit)
+        if found is None and member.known and self._cause_lag > self._link_window:
+            found = self._closest_by_hops(deps, TIER_LATE_CAUSE, t=t, lo=t + self._link_window,
+                                          hi=t + self._cause_lag, acceptable=acceptable,
+                                          beyond=self._link_window)
+        if found is None and member.known and self._proximity > 0:
+            near = self._proximity
+            around = self._active_within(self._reach(member.service, "both"))
+            found = self._closest_by_hops(around, TIER_NEARBY, t=t, lo=t - near, hi=t + near,
+                                          acceptable=acceptable)
+        if found is None and not member.known and self._time_window > 0:
+            ranks = [
+                (TIER_TIME, 0, abs(t - self._live_member(fp).group_time), fp)
+                for fp in self._known_times.nearest(t, self._time_window, TIME_LINK_CANDIDATES)
+                if acceptable(fp)
+            ]
+            found = min(ranks, default=None)
+        if found is not None:
+            return self._live_member(found[3]), found, None
+        capped: Incident | None = None
+        for y in self._link_candidates(member):
             incident = self._incidents[y.incident]
-            if not self._accepts(incident, t):
-                if self._capped(incident, t) and (capped is None or incident.seq > capped.seq):
-                    capped = incident
+            if (not acceptable(y.fingerprint) and self._capped(incident, t)
+                    and (capped is None or incident.seq > capped.seq)):
+                capped = incident
+        return None, None, (capped.id if capped is not None else None)
+
+    def _closest_by_hops(
+        self, keys: list[tuple[str, int]], tier: int, *, t: float, lo: float, hi: float,
+        acceptable: Callable[[str], bool], beyond: float | None = None,
+    ) -> ParentRank | None:
+        """The best ``(tier, hops, offset, fp)`` in ``[lo, hi]`` over ``keys`` (sorted by
+        hops): the fewest hops with an acceptable alert wins, then the closest one."""
+        best: ParentRank | None = None
+        for key, hops in keys:
+            if hops <= 0:
                 continue
-            rank = self._rank(child=member, parent=y, tier=tier, hops=hops)
-            if rank is not None and (best_rank is None or rank < best_rank):
-                best, best_rank = y, rank
-        return best, best_rank, (capped.id if capped is not None else None)
+            if best is not None and hops > best[1]:
+                break
+            hit = _closest(self._by_key[key], t, lo, hi, acceptable, beyond=beyond)
+            if hit is not None:
+                rank = (tier, hops, *hit)
+                if best is None or rank < best:
+                    best = rank
+        return best
 
     def _explainees(self, member: Member) -> list[tuple[Member, ParentRank]]:
-        """Live members for which this new alert is a better parent than their current one."""
+        """Live members for which this new alert is a better parent than their current one.
+
+        Only the alerts that such a link could improve are visited (see
+        :class:`~correlator.state.LinkIndex`); each is then ranked exactly.
+        """
         t = member.group_time
+        candidates: list[tuple[str, int, int]] = []  # (fp, tier, hops)
+        links = self._links
+        if member.known:
+            lw, lag = self._link_window, self._cause_lag
+            for key, hops in self._active_within(self._reach(member.service, "dependents")):
+                if hops <= 0:
+                    continue
+                # A symptom at most link_window either side is explained (tier 0); one
+                # up to cause_lag before it makes this alert a late cause (tier 2).
+                for fp in links.could_take(key, (TIER_EXPLAINER, hops), t,
+                                           t - min(lw, lag), t + lw):
+                    candidates.append((fp, TIER_EXPLAINER, hops))
+                if lag > lw:
+                    for fp in links.could_take(key, (TIER_LATE_CAUSE, hops), t, t - lag, t - lw):
+                        candidates.append((fp, TIER_EXPLAINER, hops))
+            near = self._proximity
+            if near > 0:
+                for key, hops in self._active_within(self._reach(member.service, "both")):
+                    if hops > 0:
+                        for fp in links.could_take(key, (TIER_NEARBY, hops), t, t - near,
+                                                   t + near):
+                            candidates.append((fp, TIER_NEARBY, hops))
+            far = self._time_window
+            if far > 0:
+                for fp in self._unknown_times.nearest(t, far, TIME_LINK_CANDIDATES):
+                    candidates.append((fp, TIER_TIME, 0))
+        for fp in links.could_take(member.key, (TIER_PEER, 0), t, t - self._gap, t + self._gap,
+                                   roots_only=True):
+            if fp != member.fingerprint:
+                candidates.append((fp, TIER_PEER, 0))
         out: dict[str, tuple[Member, ParentRank]] = {}
-        for z, tier, hops in self._neighbours(member, as_child=False):
-            if tier == TIER_PEER and z.parent is not None:
-                continue  # peers adopt only unexplained alerts
+        for fp, tier, hops in candidates:
+            z = self._live_member(fp)
             rank = self._rank(child=z, parent=member, tier=tier, hops=hops)
             if rank is None or (z.parent_rank is not None and rank >= z.parent_rank):
                 continue
@@ -645,49 +740,31 @@ class Engine:
         found.sort(key=lambda item: (self._incidents[item[0].incident].seq, item[0].fingerprint))
         return found
 
-    def _neighbours(self, member: Member, *, as_child: bool) -> Iterator[tuple[Member, int, int]]:
-        """Live members that could link with ``member``, with the link tier and hops.
-
-        Yields TIER_EXPLAINER for any dependency relation (``_rank`` decides
-        between explainer and late cause from the times), TIER_PEER for the
-        same service, and the fallback tiers when proximity_window is set.
-        Only members whose times can fit are visited (a per-service time index).
-        """
+    def _link_candidates(self, member: Member) -> Iterator[Member]:
+        """Every live member that could explain ``member`` if its incident accepted it:
+        the fallback scan that looks for a related incident refused only by its cap."""
         me = member.fingerprint
         t = member.group_time
-        # Window of the other alert's time for a tier-0 link: a cause starts at
-        # most link_window before or cause_lag after its symptom.
-        if as_child:
-            lo0, hi0 = t - self._link_window, t + self._cause_lag
-        else:
-            lo0, hi0 = t - self._cause_lag, t + self._link_window
-        near = self._proximity
         if member.known:
-            direction = "dependencies" if as_child else "dependents"
-            for key, hops in self._active_within(self._reach(member.service, direction)):
+            lo, hi = t - self._link_window, t + self._cause_lag
+            for key, hops in self._active_within(self._reach(member.service, "dependencies")):
                 if hops > 0:
-                    for fp in self._by_key[key].between(lo0, hi0):
-                        yield self._live_member(fp), TIER_EXPLAINER, hops
+                    for fp in self._by_key[key].between(lo, hi):
+                        yield self._live_member(fp)
+            near = self._proximity
             if near > 0:
                 for key, hops in self._active_within(self._reach(member.service, "both")):
                     if hops > 0:
                         for fp in self._by_key[key].between(t - near, t + near):
-                            yield self._live_member(fp), TIER_NEARBY, hops
-            # A time-only link is always unknown child -> known parent: a known alert
-            # is never explained by time alone, and unknown alerts never chain through
-            # each other (with no topology at all, nothing links by time).
-            far = self._time_window
-            if far > 0 and not as_child:
-                for fp in self._unknown_times.nearest(t, far, TIME_LINK_CANDIDATES):
-                    yield self._live_member(fp), TIER_TIME, 0
-        elif self._time_window > 0 and as_child:
+                            yield self._live_member(fp)
+        elif self._time_window > 0:
             for fp in self._known_times.nearest(t, self._time_window, TIME_LINK_CANDIDATES):
-                yield self._live_member(fp), TIER_TIME, 0
+                yield self._live_member(fp)
         same = self._by_key.get(member.key)
         if same is not None:
             for fp in same.between(t - self._gap, t + self._gap):
                 if fp != me:
-                    yield self._live_member(fp), TIER_PEER, 0
+                    yield self._live_member(fp)
 
     def _rank(self, *, child: Member, parent: Member, tier: int, hops: int) -> ParentRank | None:
         """How good ``parent`` is as the link of ``child``; None if times do not fit.
@@ -729,6 +806,7 @@ class Engine:
         child.parent = parent.fingerprint
         child.parent_rank = rank
         parent.children[child.fingerprint] = None
+        self._links.relinked(child)
         tier, hops = rank[0], rank[1]
         if tier == TIER_PEER:
             child.joined = JoinedBy(JoinReason.SAME_SERVICE, via=parent.fingerprint, hops=0)
@@ -749,17 +827,15 @@ class Engine:
                 path=self._topology.dependency_path(child.service, parent.service, hops),
             )
 
-    def _is_ancestor(self, candidate: Member, member: Member) -> bool:
-        """Whether ``candidate`` is ``member`` or above it in its tree."""
+    def _ancestors(self, member: Member) -> frozenset[int]:
+        """Identities of ``member`` and every member above it in its tree."""
         incident = self._incidents[member.incident]
+        found: set[int] = set()
         node: Member | None = member
-        steps = 0
-        while node is not None and steps <= len(incident.members):
-            if node is candidate:
-                return True
+        while node is not None and id(node) not in found:
+            found.add(id(node))
             node = incident.members.get(node.parent) if node.parent is not None else None
-            steps += 1
-        return False
+        return frozenset(found)
 
     def _relink(self, z: Member, parent: Member, rank: ParentRank) -> None:
         """Make ``parent`` the explainer of ``z``, moving z's subtree if needed."""
@@ -874,6 +950,7 @@ class Engine:
             index = self._by_key[member.key] = TimeIndex()
         index.add(member.group_time, member.fingerprint)
         self._index_time(member.group_time, member.fingerprint, member.known)
+        self._links.put(member)
 
     def _attach(self, incident: Incident, member: Member) -> None:
         """Make ``member`` part of ``incident``. Moves between incidents (merges,
@@ -899,6 +976,7 @@ class Engine:
             (self._known_times if member.known else self._unknown_times).remove(
                 member.group_time, fp
             )
+            self._links.drop(member)
 
     def _index_time(self, t: float, fp: str, known: bool) -> None:
         (self._known_times if known else self._unknown_times).add(t, fp)
@@ -1159,6 +1237,7 @@ class Engine:
                     for fp, member in incident.members.items():
                         self._by_key.setdefault(member.key, TimeIndex()).add(member.group_time, fp)
                         self._index_time(member.group_time, fp, member.known)
+                        self._links.put(member)
             self._dirty = dict.fromkeys(state["dirty"])
             self._counts_dirty = dict.fromkeys(state["counts_dirty"])
         except SnapshotError:
@@ -1205,3 +1284,21 @@ def _decode_pending(raw: dict[str, Any]) -> Alert:
     if not isinstance(decoded, Decoded) or len(decoded.alerts) != 1:
         raise SnapshotError("corrupt buffered alert in snapshot")
     return decoded.alerts[0]
+
+
+def _closest(
+    index: TimeIndex, t: float, lo: float, hi: float, acceptable: Callable[[str], bool], *,
+    exclude: str | None = None, beyond: float | None = None,
+) -> tuple[float, str] | None:
+    """``(offset, fp)`` of the acceptable entry in ``[lo, hi]`` closest to ``t``; on a tie
+    in offset, the smallest fingerprint (the order :data:`ParentRank` breaks ties in).
+    ``beyond`` keeps only offsets strictly greater than it."""
+    best: tuple[float, str] | None = None
+    for offset, fp in index.outward(t, lo, hi):
+        if best is not None and offset > best[0]:
+            break
+        if fp == exclude or (beyond is not None and offset <= beyond) or not acceptable(fp):
+            continue
+        if best is None or fp < best[1]:
+            best = (offset, fp)
+    return best

@@ -8,9 +8,10 @@ place: everything here round-trips through :func:`dump_incident` and
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from math import frexp, inf, ldexp
 from typing import Any
 
 from correlator.incident import JoinedBy, JoinReason, MemberView
@@ -156,6 +157,10 @@ class Incident:
         self.last_related = max(firing or times)
 
 
+def _time_of(entry: tuple[float, str]) -> float:
+    return entry[0]
+
+
 class TimeIndex:
     """Fingerprints of one service's live members, sorted by group time.
 
@@ -203,6 +208,35 @@ class TimeIndex:
                 break
         return out
 
+    def outward(self, t: float, lo: float, hi: float) -> Iterator[tuple[float, str]]:
+        """``(|offset|, fingerprint)`` of entries in ``[lo, hi]``, closest to ``t`` first.
+
+        Lets a search for the best link stop at the first acceptable alert
+        instead of ranking every alert of a hot service. Do not mutate the
+        index while iterating.
+        """
+        items = self._items
+        if hi < t:  # the window lies wholly before t
+            left, right = bisect_right(items, hi, key=_time_of) - 1, len(items)
+        else:
+            left = bisect_left(items, (t, "")) - 1
+            right = left + 1 if lo <= t else bisect_left(items, (lo, ""))
+        n = len(items)
+        while True:
+            dl = t - items[left][0] if left >= 0 and items[left][0] >= lo else None
+            dr = items[right][0] - t if right < n and items[right][0] <= hi else None
+            if dl is None:
+                if dr is None:
+                    return
+                yield dr, items[right][1]
+                right += 1
+            elif dr is None or dl <= dr:
+                yield dl, items[left][1]
+                left -= 1
+            else:
+                yield dr, items[right][1]
+                right += 1
+
     def between(self, lo: float, hi: float) -> Iterator[str]:
         """Fingerprints with ``lo <= t <= hi``, in time order (a snapshot: safe to mutate)."""
         items = self._items
@@ -212,6 +246,102 @@ class TimeIndex:
             out.append(items[i][1])
             i += 1
         return iter(out)
+
+
+#: Link class of an alert with no parent: any offer of a link beats it.
+ROOT_CLASS = (99, 0)
+#: Link offsets are bucketed by binary exponent between these bounds (about 1 us
+#: to 34 years); an offset of exactly 0 (an alert of the same notification) has its own.
+_MIN_BUCKET, _MAX_BUCKET, _ZERO_BUCKET = -20, 30, -99
+
+
+def _offset_bucket(offset: float) -> int:
+    """A bucket ``b`` with ``offset < 2**b`` (or the zero bucket)."""
+    if offset == 0.0:
+        return _ZERO_BUCKET
+    return min(max(frexp(offset)[1], _MIN_BUCKET), _MAX_BUCKET)
+
+
+def _bucket_reach(bucket: int) -> float:
+    """How far from an offer's time a member of ``bucket`` can be and still take it,
+    with a factor 2 margin against rounding at the bucket's edge."""
+    if bucket == _ZERO_BUCKET:
+        return 0.0
+    return inf if bucket >= _MAX_BUCKET else ldexp(1.0, bucket + 1)
+
+
+class LinkIndex:
+    """Live members per service key, grouped by how strongly they are linked now.
+
+    A new alert offers a link of some class ``(tier, hops)`` to the alerts of a
+    related service. Only alerts linked by a weaker class, or by the same class
+    at a larger time offset, can take it. Grouping each service's alerts by
+    their current link class, and the same-class ones by a power-of-two bound
+    on their link offset, lets the search skip the alerts that are already
+    explained better. In a storm most alerts are, so the cost of placing an
+    alert follows the links that can change, not the number of alerts open on
+    the services around it.
+    """
+
+    __slots__ = ("_by_key", "_slots")
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, dict[tuple[int, int, int], TimeIndex]] = {}
+        self._slots: dict[str, tuple[str, tuple[int, int, int], float]] = {}
+
+    def put(self, member: Member) -> None:
+        """Index ``member`` under its current link (re-indexing it if present)."""
+        self.drop(member)
+        rank = member.parent_rank
+        cls = (*ROOT_CLASS, 0) if rank is None else (rank[0], rank[1], _offset_bucket(rank[2]))
+        groups = self._by_key.setdefault(member.key, {})
+        index = groups.get(cls)
+        if index is None:
+            index = groups[cls] = TimeIndex()
+        index.add(member.group_time, member.fingerprint)
+        self._slots[member.fingerprint] = (member.key, cls, member.group_time)
+
+    def relinked(self, member: Member) -> None:
+        """``member``'s link changed: re-index it if it is indexed."""
+        if member.fingerprint in self._slots:
+            self.put(member)
+
+    def drop(self, member: Member) -> None:
+        """Remove ``member``'s entry (if this member, not an older namesake, owns it)."""
+        slot = self._slots.get(member.fingerprint)
+        if slot is None or slot[0] != member.key or slot[2] != member.group_time:
+            return
+        key, cls, t = slot
+        del self._slots[member.fingerprint]
+        groups = self._by_key[key]
+        index = groups[cls]
+        index.remove(t, member.fingerprint)
+        if not index:
+            del groups[cls]
+            if not groups:
+                del self._by_key[key]
+
+    def could_take(
+        self, key: str, offer: tuple[int, int], t: float, lo: float, hi: float, *,
+        roots_only: bool = False,
+    ) -> list[str]:
+        """Fingerprints in ``[lo, hi]`` of ``key`` that a link of class ``offer`` from
+        time ``t`` might improve (a superset: the caller ranks each exactly)."""
+        groups = self._by_key.get(key)
+        if not groups:
+            return []
+        out: list[str] = []
+        for (tier, hops, bucket), index in groups.items():
+            cls = (tier, hops)
+            if roots_only:
+                if cls == ROOT_CLASS:
+                    out.extend(index.between(lo, hi))
+            elif cls > offer:
+                out.extend(index.between(lo, hi))
+            elif cls == offer:
+                reach = _bucket_reach(bucket)
+                out.extend(index.between(max(lo, t - reach), min(hi, t + reach)))
+        return out
 
 
 @dataclass(slots=True)
