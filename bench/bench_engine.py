@@ -60,6 +60,34 @@ def build_stream(topology: Topology, n_alerts: int, open_alerts: int, seed: int)
     return head + tail
 
 
+def dense_stream(topology: Topology, n_alerts: int, rate: float, seed: int) -> list[Alert]:
+    """A storm of *new* alerts only, ``rate`` per second of event time, in notifications
+    of 10: a service, its neighbours, then random services (every alert a new member)."""
+    rng = random.Random(seed)
+    services = sorted(topology.services)
+    out: list[Alert] = []
+    while len(out) < n_alerts:
+        first = rng.choice(services)
+        related = sorted(topology.dependencies(first) | topology.dependents(first))
+        chosen = [first, *rng.sample(related, min(len(related), 9))]
+        chosen += rng.sample([s for s in services if s not in chosen], 10 - len(chosen))
+        when = T0 + timedelta(seconds=len(out) / rate)
+        for svc in chosen:
+            out.append(
+                Alert(
+                    fingerprint=f"{len(out):016x}",
+                    source="bench",
+                    service=svc,
+                    name=f"Load{len(out) % 50}",
+                    severity=Severity.WARNING,
+                    status=Status.FIRING,
+                    starts_at=when,
+                    labels={"service": svc, "alertname": f"Load{len(out) % 50}"},
+                )
+            )
+    return out[:n_alerts]
+
+
 def measure(topology: Topology, stream: list[Alert], advance_every: int) -> tuple[float, float]:
     engine = Engine(topology, EngineConfig())
     gc.collect()
@@ -122,6 +150,11 @@ def main() -> int:
     ap.add_argument("--open", type=int, default=5_000, help="distinct open alerts")
     ap.add_argument("--advance-every", type=int, default=500, help="alerts per advance (a batch)")
     ap.add_argument("--churn-rounds", type=int, default=40)
+    ap.add_argument(
+        "--dense", default="10000,40000,80000",
+        help="sizes of the storm of new alerts on 300 services ('' to skip)",
+    )
+    ap.add_argument("--dense-rate", type=float, default=10_000.0, help="its alerts/s of event time")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
@@ -144,6 +177,22 @@ def main() -> int:
         base = rows[0][1]
         for n, rate, _ in rows[1:]:
             print(f"per-alert cost {n} vs {rows[0][0]} services: x{base / rate:.2f}")
+    dense = [int(n) for n in args.dense.split(",") if n]
+    if dense:
+        print(f"storm of new alerts only, {args.dense_rate:,.0f}/s of event time, 300 services:")
+        topology = generate_topology(300, 3)
+        dense_rows = []
+        for n in dense:
+            ingest_rate, total_rate = measure(
+                topology, dense_stream(topology, n, args.dense_rate, seed=3), args.advance_every
+            )
+            dense_rows.append(total_rate)
+            print(f"  {n:>7} alerts: ingest+advance+emit {total_rate:>10,.0f} alerts/s")
+        if len(dense_rows) > 1:
+            print(
+                f"  per-alert cost {dense[-1]} vs {dense[0]} alerts: "
+                f"x{dense_rows[0] / dense_rows[-1]:.2f}"
+            )
     print("churn (fingerprints seen, snapshot bytes, traced bytes):")
     for seen, snap, traced in churn_memory(generate_topology(1000, 2), args.churn_rounds, 2000):
         print(f"  {seen:>8} {snap:>10,} {traced:>12,}")

@@ -151,6 +151,7 @@ class Engine:
             "both": {},
         }
         self._reset_state()
+        self._downward_links = self._links_point_down()
 
     def _reset_state(self) -> None:
         self._clock: float | None = None
@@ -194,6 +195,31 @@ class Engine:
         self._reach_cache = {"dependencies": {}, "dependents": {}, "both": {}}
         for incident in self._incidents.values():
             incident.ranked = None
+        self._downward_links = self._links_point_down()
+
+    def _links_point_down(self) -> bool:
+        """Whether every link between known alerts goes down an acyclic topology.
+
+        Then a link offered along a dependency edge can never close a loop in
+        an explanation tree (see ``_place``), and the ancestor walk is skipped
+        for it. Links kept from an older topology (a hot swap, a snapshot) must
+        still follow the current one's edges for this to hold.
+        """
+        if self._proximity > 0 or not self._topology.is_acyclic():
+            return False
+        for incident in self._incidents.values():
+            if not incident.live:
+                continue
+            for member in incident.members.values():
+                rank = member.parent_rank
+                if rank is None or rank[0] not in (TIER_EXPLAINER, TIER_LATE_CAUSE):
+                    continue
+                parent = incident.members.get(member.parent or "")
+                if parent is None or parent.service not in self._reach(
+                    member.service, "dependencies"
+                ):
+                    return False
+        return True
 
     @property
     def clock(self) -> datetime | None:
@@ -586,12 +612,21 @@ class Engine:
                 incident = self._open(alert, group_time, capped)
             member.joined = JoinedBy(JoinReason.LATE if late else JoinReason.FIRST)
         self._add_member(incident, member)
+        # A link must never close a loop (a dependency cycle, a same-service peer).
         # Relinking an explainee moves it under the new alert and never changes the
-        # new alert's own ancestors, so they are collected once.
-        above = self._ancestors(member) if explainees else frozenset()
+        # new alert's own ancestors, so they are collected once, and only if needed:
+        # they all share its incident, and a known alert's ancestors lie at or below
+        # it along dependency edges, so when every link points down an acyclic
+        # topology, a dependency link (up to its dependents) cannot reach one.
+        above: frozenset[int] | None = None
         for z, z_rank in explainees:
-            if id(z) in above:
-                continue  # a dependency cycle in the topology: never link in a loop
+            if z.incident == member.incident and not (
+                self._downward_links and z_rank[0] in (TIER_EXPLAINER, TIER_LATE_CAUSE)
+            ):
+                if above is None:
+                    above = self._ancestors(member)
+                if id(z) in above:
+                    continue
             self._relink(z, member, z_rank)
         # Relinking may have merged the new alert's incident into an older one.
         incident = self._incidents[member.incident]
@@ -868,7 +903,12 @@ class Engine:
             del source.members[node.fingerprint]
             self._attach(target, node)
         source.ranked = None
-        source.recompute_window()
+        if any(
+            node.group_time <= source.first_at
+            or (node.status is Status.FIRING and node.group_time >= source.last_related)
+            for node in moved
+        ):
+            source.recompute_window()  # a bound may have left with the subtree
         if source.resolved and not source.all_resolved():
             source.resolved_at = None
             source.resolved_reason = None
@@ -1240,6 +1280,7 @@ class Engine:
                         self._links.put(member)
             self._dirty = dict.fromkeys(state["dirty"])
             self._counts_dirty = dict.fromkeys(state["counts_dirty"])
+            self._downward_links = self._links_point_down()
         except SnapshotError:
             raise
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:

@@ -286,20 +286,30 @@ class LinkIndex:
     __slots__ = ("_by_key", "_slots")
 
     def __init__(self) -> None:
-        self._by_key: dict[str, dict[tuple[int, int, int], TimeIndex]] = {}
-        self._slots: dict[str, tuple[str, tuple[int, int, int], float]] = {}
+        # key -> link class -> (all its members, the same split by offset bucket)
+        self._by_key: dict[str, dict[tuple[int, int], tuple[TimeIndex, dict[int, TimeIndex]]]] = {}
+        self._slots: dict[str, tuple[str, tuple[int, int], int, float]] = {}
 
     def put(self, member: Member) -> None:
         """Index ``member`` under its current link (re-indexing it if present)."""
         self.drop(member)
         rank = member.parent_rank
-        cls = (*ROOT_CLASS, 0) if rank is None else (rank[0], rank[1], _offset_bucket(rank[2]))
-        groups = self._by_key.setdefault(member.key, {})
-        index = groups.get(cls)
+        if rank is None:
+            cls, bucket = ROOT_CLASS, _ZERO_BUCKET
+        else:
+            cls, bucket = (rank[0], rank[1]), _offset_bucket(rank[2])
+        classes = self._by_key.setdefault(member.key, {})
+        group = classes.get(cls)
+        if group is None:
+            group = classes[cls] = (TimeIndex(), {})
+        everyone, buckets = group
+        entry = member.group_time, member.fingerprint
+        everyone.add(*entry)
+        index = buckets.get(bucket)
         if index is None:
-            index = groups[cls] = TimeIndex()
-        index.add(member.group_time, member.fingerprint)
-        self._slots[member.fingerprint] = (member.key, cls, member.group_time)
+            index = buckets[bucket] = TimeIndex()
+        index.add(*entry)
+        self._slots[member.fingerprint] = (member.key, cls, bucket, member.group_time)
 
     def relinked(self, member: Member) -> None:
         """``member``'s link changed: re-index it if it is indexed."""
@@ -308,17 +318,22 @@ class LinkIndex:
 
     def drop(self, member: Member) -> None:
         """Remove ``member``'s entry (if this member, not an older namesake, owns it)."""
-        slot = self._slots.get(member.fingerprint)
-        if slot is None or slot[0] != member.key or slot[2] != member.group_time:
+        fp = member.fingerprint
+        slot = self._slots.get(fp)
+        if slot is None or slot[0] != member.key or slot[3] != member.group_time:
             return
-        key, cls, t = slot
-        del self._slots[member.fingerprint]
-        groups = self._by_key[key]
-        index = groups[cls]
-        index.remove(t, member.fingerprint)
+        key, cls, bucket, t = slot
+        del self._slots[fp]
+        classes = self._by_key[key]
+        everyone, buckets = classes[cls]
+        everyone.remove(t, fp)
+        index = buckets[bucket]
+        index.remove(t, fp)
         if not index:
-            del groups[cls]
-            if not groups:
+            del buckets[bucket]
+        if not everyone:
+            del classes[cls]
+            if not classes:
                 del self._by_key[key]
 
     def could_take(
@@ -327,20 +342,20 @@ class LinkIndex:
     ) -> list[str]:
         """Fingerprints in ``[lo, hi]`` of ``key`` that a link of class ``offer`` from
         time ``t`` might improve (a superset: the caller ranks each exactly)."""
-        groups = self._by_key.get(key)
-        if not groups:
+        classes = self._by_key.get(key)
+        if not classes:
             return []
+        if roots_only:
+            roots = classes.get(ROOT_CLASS)
+            return list(roots[0].between(lo, hi)) if roots is not None else []
         out: list[str] = []
-        for (tier, hops, bucket), index in groups.items():
-            cls = (tier, hops)
-            if roots_only:
-                if cls == ROOT_CLASS:
-                    out.extend(index.between(lo, hi))
-            elif cls > offer:
-                out.extend(index.between(lo, hi))
+        for cls, (everyone, buckets) in classes.items():
+            if cls > offer:
+                out.extend(everyone.between(lo, hi))
             elif cls == offer:
-                reach = _bucket_reach(bucket)
-                out.extend(index.between(max(lo, t - reach), min(hi, t + reach)))
+                for bucket, index in buckets.items():
+                    reach = _bucket_reach(bucket)
+                    out.extend(index.between(max(lo, t - reach), min(hi, t + reach)))
         return out
 
 

@@ -256,6 +256,24 @@ class Topology:
             return None
         return _search.shortest_path(source, target, self._undirected, self._undirected, max_hops)
 
+    def is_acyclic(self) -> bool:
+        """Whether no service depends on itself through a chain of dependencies.
+
+        Computed on each call (Kahn's algorithm, linear in services and edges);
+        callers that ask often keep the answer.
+        """
+        remaining = {s: len(self._deps[s]) for s in self._ids}
+        ready = [s for s, n in remaining.items() if n == 0]
+        done = 0
+        while ready:
+            service = ready.pop()
+            done += 1
+            for dependent in self._rdeps[service]:
+                remaining[dependent] -= 1
+                if remaining[dependent] == 0:
+                    ready.append(dependent)
+        return done == len(self._ids)
+
     def components(self) -> tuple[frozenset[str], ...]:
         """Weakly connected components, ordered by their smallest id."""
         return self._components

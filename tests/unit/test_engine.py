@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+import orjson
 import pytest
 
 from correlator.config import EngineConfig
@@ -675,3 +676,71 @@ def test_pending_counts_are_published_before_an_incident_is_forgotten() -> None:
     last = [e for e in events if "a1" in {m.fingerprint for m in e.alerts}][-1]
     assert last.status is IncidentStatus.RESOLVED
     assert last.alerts[0].count == 3
+
+
+# ---------------------------------------------------------------- explanation trees never loop
+
+
+def _assert_trees(engine: Engine) -> None:
+    """Every live member reaches a root of its incident by parent links, without a loop."""
+    state = orjson.loads(engine.snapshot())
+    for raw in state["incidents"]:
+        members = {m["fingerprint"]: m for m in raw["members"]}
+        for fp in members:
+            seen = set()
+            node: str | None = fp
+            while node is not None:
+                assert node not in seen, f"loop through {node} in {raw['id']}"
+                seen.add(node)
+                node = members[node]["parent"]
+
+
+CYCLE_CASES = {
+    # name: (topology edges, alerts as (fp, service, start))
+    "two-service-cycle": (
+        {"a": ["b"], "b": ["a"]},
+        [("a1", "a", 0), ("b1", "b", 5), ("a2", "a", 10), ("b2", "b", 12)],
+    ),
+    "three-service-cycle": (
+        {"a": ["b"], "b": ["c"], "c": ["a"]},
+        [("c1", "c", 0), ("a1", "a", 1), ("b1", "b", 2), ("c2", "c", 3), ("a2", "a", 4)],
+    ),
+    "same-service-peers": (
+        {"a": ["b"]},
+        [("b1", "b", 0), ("b2", "b", 1), ("a1", "a", 2), ("b3", "b", 3), ("b0", "b", -1)],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CYCLE_CASES), ids=sorted(CYCLE_CASES))
+def test_links_never_close_a_loop(case: str) -> None:
+    edges, spec = CYCLE_CASES[case]
+    _, events = run(topo(edges), [alert(fp, svc, t) for fp, svc, t in spec])
+    assert groups(events) == [frozenset(fp for fp, _, _ in spec)]
+    placed = Engine(topo(edges), EngineConfig(allowed_lateness=timedelta(0)))
+    for fp, svc, t in spec:
+        placed.ingest(alert(fp, svc, t))
+        placed.advance()
+    _assert_trees(placed)
+
+
+def test_a_topology_swap_that_reverses_an_edge_cannot_close_a_loop() -> None:
+    """Links made under ``a -> b`` point the other way in the new ``b -> a``: the engine
+    must notice that its old links no longer go down the topology."""
+    engine = Engine(topo({"a": ["b"]}), EngineConfig(allowed_lateness=timedelta(0)))
+    engine.ingest(alert("a1", "a", 0))
+    engine.ingest(alert("b1", "b", 1))  # b1 explains a1
+    engine.advance()
+    engine.set_topology(topo({"b": ["a"]}))
+    engine.ingest(alert("a2", "a", 2))  # peer of a1; a dependency of b1 now
+    engine.advance()
+    _assert_trees(engine)
+    restored = Engine(topo({"b": ["a"]}), EngineConfig(allowed_lateness=timedelta(0)))
+    restored.restore(engine.snapshot())
+    restored.ingest(alert("a3", "a", 3))
+    restored.advance()
+    _assert_trees(restored)
+    events = restored.flush()
+    assert {m.fingerprint for e in final_state(events).values() for m in e.alerts} == {
+        "a1", "b1", "a2", "a3"
+    }
