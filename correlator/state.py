@@ -27,6 +27,7 @@ class Member:
     """One member alert: its lifecycle, and its link in the explanation forest."""
 
     __slots__ = (
+        "_view",
         "children",
         "count",
         "ends_at",
@@ -70,8 +71,20 @@ class Member:
     children: dict[str, None]
     incident: str
 
+    def __init__(self) -> None:
+        self._view: tuple[tuple[Any, ...], MemberView] | None = None
+
     def view(self) -> MemberView:
-        return MemberView(
+        """The member as published. Kept while the fields it shows are unchanged: every
+        event carries all members, so a large incident would rebuild each one per event."""
+        shown = (
+            self.service, self.known, self.name, self.severity, self.status, self.starts_at,
+            self.ends_at, self.count, self.flapping, self.late, self.summary, self.joined,
+        )
+        cached = self._view
+        if cached is not None and cached[0] == shown:
+            return cached[1]
+        view = MemberView(
             fingerprint=self.fingerprint,
             service=self.service,
             known_service=self.known,
@@ -86,6 +99,8 @@ class Member:
             summary=self.summary,
             joined=self.joined,
         )
+        self._view = (shown, view)
+        return view
 
 
 class Incident:
