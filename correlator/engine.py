@@ -1175,12 +1175,17 @@ class Engine:
             status = IncidentStatus.UPDATED
         members = sorted(incident.members.values(), key=lambda m: (m.starts_at, m.fingerprint))
         if incident.ranked is None:
-            incident.ranked = rank_candidates(
-                _signals(members),
-                self._topology,
-                max_hops=self._config.rank_max_hops,
-                max_candidates=self._config.max_candidates,
-            )
+            signals = _signals(members)
+            key = (self._topology.version, *signals)
+            memo = incident.rank_memo
+            if memo is None or memo[0] != key:
+                memo = incident.rank_memo = key, rank_candidates(
+                    signals,
+                    self._topology,
+                    max_hops=self._config.rank_max_hops,
+                    max_candidates=self._config.max_candidates,
+                )
+            incident.ranked = memo[1]
         candidates: tuple[Candidate, ...] = incident.ranked
         known = sorted({m.service for m in members if m.known})
         unknown = sorted({m.service for m in members if not m.known})

@@ -9,7 +9,7 @@ the latest event per id, and can apply events idempotently by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -84,8 +84,19 @@ class MemberView:
     late: bool
     summary: str
     joined: JoinedBy
+    # The published form, kept once built: a member outlives many events, and an
+    # incident of thousands of members would re-format every one of them per event.
+    _doc: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The published form (a new dict each call; its nested values are shared)."""
+        doc = self._doc
+        if doc is None:
+            doc = self._build_doc()
+            object.__setattr__(self, "_doc", doc)
+        return dict(doc)
+
+    def _build_doc(self) -> dict[str, Any]:
         return {
             "fingerprint": self.fingerprint,
             "service": self.service,

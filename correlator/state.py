@@ -118,6 +118,7 @@ class Incident:
         "members",
         "merged_into",
         "previous",
+        "rank_memo",
         "ranked",
         "records",
         "resolved_at",
@@ -148,6 +149,9 @@ class Incident:
         self.records = 0
         self.retired = False  # closed for good; kept only until its last event is out
         self.ranked: tuple[Any, ...] | None = None  # cached root-cause ranking; None = stale
+        # What the last ranking was computed from: when a stale ranking's inputs (the
+        # topology and the per-service signals) are unchanged, it is still right.
+        self.rank_memo: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
 
     @property
     def emitted(self) -> bool:

@@ -744,3 +744,29 @@ def test_a_topology_swap_that_reverses_an_edge_cannot_close_a_loop() -> None:
     assert {m.fingerprint for e in final_state(events).values() for m in e.alerts} == {
         "a1", "b1", "a2", "a3"
     }
+
+
+def test_ranking_follows_a_topology_swap_and_new_services() -> None:
+    """The ranking is reused only while its inputs (topology, per-service signals) hold."""
+    engine = Engine(topo({"a": ["b"]}), EngineConfig(allowed_lateness=timedelta(0),
+                                                     hold=timedelta(0)))
+    engine.ingest(alert("a1", "a", 0))
+    engine.ingest(alert("b1", "b", 1))
+    first = engine.advance()
+    assert first[-1].root_cause is not None and first[-1].root_cause.service == "b"
+    engine.ingest(alert("a2", "a", 2))  # same services, same signals: same ranking
+    same = engine.advance()
+    assert same[-1].candidates == first[-1].candidates
+    engine.set_topology(topo({"b": ["a"]}))  # now a fault in a explains b
+    engine.ingest(alert("a3", "a", 3))
+    swapped = engine.advance()
+    assert swapped[-1].root_cause is not None and swapped[-1].root_cause.service == "a"
+
+
+def test_published_member_dicts_are_fresh_copies() -> None:
+    _, events = run(topo({"a": ["b"]}), [alert("a1", "a", 0), alert("b1", "b", 1)])
+    view = events[-1].alerts[0]
+    doc = view.to_dict()
+    doc["service"] = "mutated"
+    assert view.to_dict()["service"] == view.service != "mutated"
+    assert events[-1].to_dict()["alerts"][0]["service"] == view.service
