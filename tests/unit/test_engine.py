@@ -770,3 +770,26 @@ def test_published_member_dicts_are_fresh_copies() -> None:
     doc["service"] = "mutated"
     assert view.to_dict()["service"] == view.service != "mutated"
     assert events[-1].to_dict()["alerts"][0]["service"] == view.service
+
+
+def test_placing_an_alert_on_a_hot_service_does_not_rank_every_open_alert(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A storm regression guard (work, not time): with hundreds of alerts open on a
+    service and its dependency, each new alert ranks a handful of candidates, not all of
+    them (the exhaustive search ranked every open alert within the link windows)."""
+    calls = 0
+    rank = Engine._rank
+
+    def counting(self: Engine, **kw: object) -> object:
+        nonlocal calls
+        calls += 1
+        return rank(self, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engine, "_rank", counting)
+    n = 600
+    storm = [alert(f"b{i}", "b", i * 0.1) for i in range(n)]
+    storm += [alert(f"a{i}", "a", i * 0.1 + 0.05) for i in range(n)]
+    _, events = run(topo({"a": ["b"]}), storm, EngineConfig(allowed_lateness=timedelta(0)))
+    assert len(groups(events)) == 1
+    assert calls < 10 * len(storm), f"{calls} rankings for {len(storm)} alerts"
