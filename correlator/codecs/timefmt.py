@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from correlator.memo import BoundedMemo
+
 __all__ = [
     "ZERO_TIME",
     "ZERO_TIME_TEXT",
@@ -43,7 +45,6 @@ _MAX_LEN = len("2006-01-02T15:04:05.999999999-07:00")
 _MAX_ECHO = 60
 #: Bound of the :func:`parse_rfc3339_cached` memo (about 10 MB when full).
 _CACHE_LIMIT = 65_536
-_PARSED: dict[str, datetime] = {}
 
 
 def _echo(text: str) -> str:
@@ -121,6 +122,9 @@ def parse_rfc3339(text: str, *, allow_compact_offset: bool = False) -> datetime:
     return value
 
 
+_PARSED: BoundedMemo[str, datetime] = BoundedMemo(parse_rfc3339, _CACHE_LIMIT)
+
+
 def parse_rfc3339_cached(text: str) -> datetime:
     """:func:`parse_rfc3339` (strict offsets) through a bounded memo of accepted texts.
 
@@ -129,13 +133,7 @@ def parse_rfc3339_cached(text: str) -> datetime:
     ``opened_at``. Only successes are remembered, so a bad text raises exactly as
     :func:`parse_rfc3339` does, every time. ``text`` must be a string.
     """
-    value = _PARSED.get(text)
-    if value is None:
-        value = parse_rfc3339(text)
-        if len(_PARSED) >= _CACHE_LIMIT:
-            _PARSED.clear()
-        _PARSED[text] = value
-    return value
+    return _PARSED[text]
 
 
 def _parse_slowly(text: str, zone_at: int) -> datetime:

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from correlator.memo import BoundedMemo
 from correlator.model import Alert, Severity, Status
 
 __all__ = [
@@ -42,8 +43,6 @@ _STATUSES = {s.value: s for s in Status}
 _FIELDS = 15
 #: Bound of the time conversion memos (alerts are re-sent with the same times).
 _CACHE_LIMIT = 65_536
-_MICROS_OF: dict[datetime, int] = {}
-_TIME_OF: dict[int, datetime] = {}
 
 
 class WireError(ValueError):
@@ -81,24 +80,8 @@ def from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def _micros_cached(value: datetime) -> int:
-    found = _MICROS_OF.get(value)
-    if found is None:
-        found = to_micros(value)
-        if len(_MICROS_OF) >= _CACHE_LIMIT:
-            _MICROS_OF.clear()
-        _MICROS_OF[value] = found
-    return found
-
-
-def _time_cached(value: int) -> datetime:
-    found = _TIME_OF.get(value)
-    if found is None:
-        found = from_micros(value)
-        if len(_TIME_OF) >= _CACHE_LIMIT:
-            _TIME_OF.clear()
-        _TIME_OF[value] = found
-    return found
+_MICROS_OF: BoundedMemo[datetime, int] = BoundedMemo(to_micros, _CACHE_LIMIT)
+_TIME_OF: BoundedMemo[int, datetime] = BoundedMemo(from_micros, _CACHE_LIMIT)
 
 
 def encode_row(
@@ -113,8 +96,8 @@ def encode_row(
             alert.name,
             alert.severity,  # a StrEnum: orjson writes its value
             alert.status,
-            _micros_cached(alert.starts_at),
-            None if alert.ends_at is None else _micros_cached(alert.ends_at),
+            _MICROS_OF[alert.starts_at],
+            None if alert.ends_at is None else _MICROS_OF[alert.ends_at],
             dict(alert.labels),
             dict(alert.annotations),
             alert.summary,
@@ -228,8 +211,8 @@ def _from_plain_row(topic: str, row: Any) -> WireAlert | None:
     if level is None or state is None:
         return None
     try:
-        starts_at = _time_cached(starts)
-        ends_at = None if ends is None else _time_cached(ends)
+        starts_at = _TIME_OF[starts]
+        ends_at = None if ends is None else _TIME_OF[ends]
     except (OverflowError, ValueError):
         return None
     alert = Alert.from_canonical(

@@ -24,15 +24,21 @@ class Storm:
     alerts: list[Alert]
 
 
-@st.composite
-def storms(draw: st.DrawFn, with_resolves: bool = True) -> Storm:
-    n = draw(st.integers(min_value=2, max_value=9))
+def _random_dag(draw: st.DrawFn, max_services: int) -> tuple[list[str], dict[str, list[str]]]:
+    """2 to ``max_services`` services; each later one is a dependency with odds 1 in 4."""
+    n = draw(st.integers(min_value=2, max_value=max_services))
     names = [f"s{i}" for i in range(n)]
     edges: dict[str, list[str]] = {name: [] for name in names}
     for i in range(n):
         for j in range(i + 1, n):
             if draw(st.booleans()) and draw(st.booleans()):
                 edges[names[i]].append(names[j])
+    return names, edges
+
+
+@st.composite
+def storms(draw: st.DrawFn, with_resolves: bool = True) -> Storm:
+    names, edges = _random_dag(draw, max_services=9)
     topology = topo(edges)
     services = [*names, "ghost"]
     count = draw(st.integers(min_value=1, max_value=25))
@@ -134,13 +140,7 @@ def lifecycle_notices(draw: st.DrawFn) -> tuple[Topology, list[Notice]]:
     behind the watermark; re-fires land inside and beyond the reopen window. Fresh
     notifications are sent at their own event time.
     """
-    n = draw(st.integers(min_value=2, max_value=7))
-    names = [f"s{i}" for i in range(n)]
-    edges: dict[str, list[str]] = {name: [] for name in names}
-    for i in range(n):
-        for j in range(i + 1, n):
-            if draw(st.booleans()) and draw(st.booleans()):
-                edges[names[i]].append(names[j])
+    names, edges = _random_dag(draw, max_services=7)
     services = [*names, "ghost"]
     seconds = st.floats(min_value=1, max_value=900, allow_nan=False)
     reopen = CONFIG.reopen_window.total_seconds()
