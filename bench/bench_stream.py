@@ -12,7 +12,12 @@ Side by side, in one run, on the same records and the same broker:
    on the incidents topic. Measured with ``hold: 0s`` and ``allowed_lateness: 0s`` so that
    the number is the pipeline's own latency; in production add the configured hold and
    allowed lateness (event time), which the engine waits for on purpose;
-5. the worker's resident memory after each phase.
+5. the worker's resident memory after each phase, and over a sustained storm that churns
+   (fresh alerts firing and resolving for minutes, event time running 60x wall time so that
+   the engine's retention windows pass): it should level off, not climb.
+
+``--latency-only`` / ``--memory-only`` run one part; ``--update-intervals 0s,5s`` runs the
+latency phases once per engine ``update_interval``, side by side.
 
 Run from the repository root with a broker up (``correlator kafka up``)::
 
@@ -38,6 +43,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -134,22 +140,35 @@ def live_payload(
         chosen = [first, *rng.sample(related, min(len(related), size - 1))]
         others = [s for s in services if s not in chosen]
         chosen += rng.sample(others, min(len(others), size - len(chosen)))
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    alerts = [
+    return am_body(live_alerts(chosen, serial, datetime.now(UTC)), serial)
+
+
+def _am_time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def live_alerts(services: list[str], serial: int, at: datetime) -> list[dict[str, Any]]:
+    """Fresh firing alerts (new fingerprints per ``serial``) on ``services``, started ``at``."""
+    return [
         {
             "status": "firing",
             "labels": {"alertname": f"Load{serial % 50}", "service": s, "instance": f"i{serial}"},
             "annotations": {"summary": f"{s} is unhappy"},
-            "startsAt": now,
+            "startsAt": _am_time(at),
             "endsAt": "0001-01-01T00:00:00Z",
             "fingerprint": f"{(serial * 7919 + i) & 0xFFFFFFFFFFFFFFFF:016x}",
         }
-        for i, s in enumerate(chosen)
+        for i, s in enumerate(services)
     ]
+
+
+def am_body(alerts: list[dict[str, Any]], serial: int) -> bytes:
+    """An Alertmanager v4 webhook body around ``alerts``."""
+    firing = any(a["status"] == "firing" for a in alerts)
     return orjson.dumps(
         {
             "version": "4",
-            "status": "firing",
+            "status": "firing" if firing else "resolved",
             "receiver": "bench",
             "alerts": alerts,
             "groupLabels": {},
@@ -512,12 +531,17 @@ def latency(
     storm_factor: float,
     phase_s: float,
     target_alerts: float,
+    update_interval: str | None = None,
 ) -> dict[str, dict[str, float]]:
     """Probe latency in three phases: steady, the issue's target alert rate (sent as group
     notifications of TARGET_ALERTS_PER_RECORD alerts, so that one kafka-python producer
-    can offer it), and a storm of ``storm_factor`` x the steady record rate."""
+    can offer it), and a storm of ``storm_factor`` x the steady record rate.
+    ``update_interval`` overrides the engine's (None keeps the default)."""
     engine = {"hold": "0s", "allowed_lateness": "0s"}
-    proc, _port, topics = start_worker(bench, topology, engine=engine, name="latency")
+    if update_interval is not None:
+        engine["update_interval"] = update_interval
+    name = "latency" if update_interval is None else f"latency-{update_interval}"
+    proc, _port, topics = start_worker(bench, topology, engine=engine, name=name)
     probes: dict[str, Probe] = {}
     stop = threading.Event()
     watcher = threading.Thread(
@@ -579,6 +603,114 @@ def latency(
     return results
 
 
+def sustained_memory(
+    bench: Bench, topology: Topology, *, minutes: float, rate: float, speed: float,
+    lifetime_s: float,
+) -> dict[str, Any]:
+    """Worker RSS under a sustained storm that churns, as real storms do: every record fires
+    1-3 fresh alerts and resolves the ones fired ``lifetime_s`` of event time earlier.
+    Event time runs ``speed`` x wall time, so that the engine's closed_retention (1 h) and
+    reopen window pass within the phase: memory should level off once they have, since
+    open alerts stay bounded (rate x lifetime) and closed ones are forgotten."""
+    proc, port, topics = start_worker(bench, topology, engine={}, name="sustained")
+    producer = KafkaProducer(bootstrap_servers=bench.bootstrap, acks=1, linger_ms=5)
+    rng = random.Random(2)
+    services = sorted(topology)
+    origin = datetime.now(UTC)
+    firing: deque[tuple[datetime, dict[str, Any]]] = deque()
+    samples: list[tuple[float, float]] = []
+    sent = alerts = 0
+    started = time.perf_counter()
+    next_sample = started
+    try:
+        while (now := time.perf_counter()) - started < minutes * 60:
+            elapsed = now - started
+            event_time = origin + timedelta(seconds=elapsed * speed)
+            while sent < int(elapsed * rate):
+                first = rng.choice(services)
+                related = sorted(topology.dependencies(first) | topology.dependents(first))
+                chosen = [first, *rng.sample(related, min(len(related), rng.randint(0, 2)))]
+                batch = live_alerts(chosen, sent, event_time)
+                firing.extend((event_time, a) for a in batch)
+                while firing and (event_time - firing[0][0]).total_seconds() >= lifetime_s:
+                    _, old = firing.popleft()
+                    batch.append({**old, "status": "resolved", "endsAt": _am_time(event_time)})
+                producer.send(topics["alerts"], am_body(batch, sent))
+                alerts += len(batch)
+                sent += 1
+            if now >= next_sample:
+                samples.append((elapsed, rss_mb(proc.pid)))
+                next_sample = now + 10
+            time.sleep(0.002)
+        producer.flush()
+        samples.append((time.perf_counter() - started, rss_mb(proc.pid)))
+        consumed = metric(port, "correlator_engine_alerts_total")
+    finally:
+        producer.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    wall = samples[-1][0]
+    half = [mb for t, mb in samples if t >= wall / 2]
+    return {
+        "records": sent,
+        "alerts_offered": alerts,
+        "alerts_processed": consumed,
+        "event_hours": wall * speed / 3600,
+        "samples": samples,
+        "rss_second_half_min": min(half),
+        "rss_second_half_max": max(half),
+    }
+
+
+def report_latency(
+    bench: Bench, topology: Topology, args: argparse.Namespace, intervals: list[str | None]
+) -> dict[str, dict[str, float]]:
+    """Run the latency phases once per update interval and print one row per phase."""
+    rows: dict[str, dict[str, float]] = {}
+    for interval in intervals:
+        lat = latency(
+            bench,
+            topology,
+            base_rate=args.rate,
+            storm_factor=args.storm_factor,
+            phase_s=args.phase_seconds,
+            target_alerts=args.target_alerts,
+            update_interval=interval,
+        )
+        label = "" if interval is None else f" (update_interval {interval})"
+        for phase, row in lat.items():
+            print(
+                f"4. latency {phase:<7}{label} offered {row['records_per_s_offered']:>8,.0f} "
+                f"records/s = {row['alerts_per_s_offered']:>8,.0f} alerts/s: "
+                f"p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms "
+                f"over {row['n']:.0f} probes "
+                f"({row['probes_lost']:.0f} not seen), RSS {row['rss_mb']:.0f} MB",
+                flush=True,
+            )
+            rows[phase + label] = row
+    return rows
+
+
+def report_memory(
+    bench: Bench, topology: Topology, args: argparse.Namespace
+) -> dict[str, Any] | None:
+    if args.sustain_minutes <= 0:
+        return None
+    row = sustained_memory(
+        bench, topology, minutes=args.sustain_minutes, rate=args.sustain_rate, speed=60.0,
+        lifetime_s=300.0,
+    )
+    trace = ", ".join(f"{t:.0f}s {mb:.0f}MB" for t, mb in row["samples"])
+    print(
+        f"5. sustained churning storm: {row['records']:,} records, "
+        f"{row['alerts_offered']:,} alerts offered ({row['alerts_processed']:,.0f} processed), "
+        f"{row['event_hours']:.1f} h of event time; RSS over the second half "
+        f"{row['rss_second_half_min']:.0f}-{row['rss_second_half_max']:.0f} MB; trace: {trace}",
+        flush=True,
+    )
+    return row
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -611,7 +743,27 @@ def main(argv: list[str] | None = None) -> int:
         default=10_000.0,
         help="alert rate of the target latency phase (default 10000/s, the issue's target)",
     )
+    parser.add_argument(
+        "--update-intervals",
+        default="",
+        help="comma-separated engine update_interval values; the latency phases run once "
+        "per value, side by side (default: once, with the engine's default)",
+    )
+    parser.add_argument(
+        "--latency-only", action="store_true", help="run only the latency rows"
+    )
+    parser.add_argument("--memory-only", action="store_true", help="run only the memory row")
+    parser.add_argument(
+        "--sustain-minutes",
+        type=float,
+        default=4.0,
+        help="length of the sustained churning storm for the memory row (0 skips it)",
+    )
+    parser.add_argument(
+        "--sustain-rate", type=float, default=500.0, help="its records/s (default 500)"
+    )
     args = parser.parse_args(argv)
+    intervals: list[str | None] = [v.strip() for v in args.update_intervals.split(",") if v.strip()]
 
     bench = Bench(args.bootstrap, Path(tempfile.mkdtemp(prefix="bench-stream-")))
     try:
@@ -622,6 +774,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  {len(lines)} records, {alerts} alerts, {size:.0f} bytes/record, "
             f"topology {len(topology)} services"
         )
+        if args.latency_only:
+            report_latency(bench, topology, args, intervals or [None])
+            return 0
+        if args.memory_only:
+            report_memory(bench, topology, args)
+            return 0
         cpu0, wall0 = time.process_time(), time.perf_counter()
         replay_lines(lines, topology)
         replay_cpu, replay_wall = time.process_time() - cpu0, time.perf_counter() - wall0
@@ -652,23 +810,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{drained['alerts_per_cpu_s']:,.0f} alerts",
                 flush=True,
             )
-        lat = latency(
-            bench,
-            topology,
-            base_rate=args.rate,
-            storm_factor=args.storm_factor,
-            phase_s=args.phase_seconds,
-            target_alerts=args.target_alerts,
-        )
-        for phase, row in lat.items():
-            print(
-                f"4. latency {phase:<7} offered {row['records_per_s_offered']:>8,.0f} records/s "
-                f"= {row['alerts_per_s_offered']:>8,.0f} alerts/s: "
-                f"p50 {row['p50_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms "
-                f"over {row['n']:.0f} probes "
-                f"({row['probes_lost']:.0f} not seen), RSS {row['rss_mb']:.0f} MB",
-                flush=True,
-            )
+        lat = report_latency(bench, topology, args, intervals or [None])
+        memory = report_memory(bench, topology, args)
         print(
             orjson.dumps(
                 {
@@ -678,6 +821,7 @@ def main(argv: list[str] | None = None) -> int:
                     "trivial_faust": trivial,
                     "worker_backlog": drains,
                     "latency": lat,
+                    "sustained_memory": memory,
                     "records": len(lines),
                     "alerts": alerts,
                     "bytes_per_record": size,

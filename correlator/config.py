@@ -92,6 +92,14 @@ class EngineConfig:
     #: Pure duplicate re-sends (count changes only) are published at most once
     #: per this much event time per incident, and always at the end of a replay.
     count_update_interval: timedelta = timedelta(seconds=60)
+    #: Any other change to an incident already published (new members, a moved
+    #: link, a new root cause) is published at most once per this much event time
+    #: per incident, like Alertmanager's ``group_interval``: an incident of
+    #: thousands of members growing in a storm is republished a few times, not
+    #: once per batch. Opening, resolving, reopening and merging are published at
+    #: once, and a replay always ends with every incident's final state. 0
+    #: publishes every change at the next ``advance``.
+    update_interval: timedelta = timedelta(seconds=5)
     #: An incident with no activity (new alert, re-send or resolve) for this
     #: long is resolved by timeout.
     inactivity_timeout: timedelta = timedelta(hours=24)

@@ -137,6 +137,7 @@ class Engine:
         self._time_window = max(self._proximity, cfg.unknown_window.total_seconds())
         self._hold = cfg.hold.total_seconds()
         self._count_interval = cfg.count_update_interval.total_seconds()
+        self._update_interval = cfg.update_interval.total_seconds()
         self._lateness = cfg.allowed_lateness.total_seconds()
         self._lifetime = cfg.max_lifetime.total_seconds()
         self._timeout = cfg.inactivity_timeout.total_seconds()
@@ -445,9 +446,12 @@ class Engine:
         ready.sort(key=lambda inc: inc.seq)
         events: list[IncidentEvent] = []
         for incident in ready:
-            if not incident.emitted and not windows.hold_expired(
-                created_at=incident.created_at, hold=self._hold, clock=clock
-            ):
+            if not incident.emitted:
+                if not windows.hold_expired(
+                    created_at=incident.created_at, hold=self._hold, clock=clock
+                ):
+                    continue
+            elif self._coalesced(incident, clock):
                 continue
             del self._dirty[incident.id]
             if incident.merged_into is not None and not incident.emitted:
@@ -457,6 +461,20 @@ class Engine:
             if incident.merged_into is not None or incident.retired:
                 self._drop(incident, clock)
         return events
+
+    def _coalesced(self, incident: Incident, clock: float) -> bool:
+        """Is this change to a published incident held back by ``update_interval``?
+
+        Only growth and re-ranking wait; a change of state (resolved, reopened,
+        merged, retired) is what subscribers act on, so it goes out at once. A
+        held incident stays dirty and is looked at again on the next advance.
+        """
+        if incident.merged_into is not None or incident.retired:
+            return False
+        if incident.resolved != incident.published_resolved:
+            return False
+        last = incident.last_emitted_at
+        return last is not None and clock - last < self._update_interval
 
     def _promote_counts(self, clock: float, *, force: bool) -> None:
         """Publish pending duplicate counts whose update interval has passed."""
@@ -489,7 +507,8 @@ class Engine:
         self._release_held(everything=True)
         if self._clock is None:
             return []
-        horizon = max(self._gap, self._hold) + 1.0
+        # Past the update interval too, so that no change is still held back by it.
+        horizon = max(self._gap, self._hold, self._update_interval) + 1.0
         events = self.advance(datetime.fromtimestamp(self._clock + horizon, UTC))
         self._promote_counts(self._clock, force=True)
         return events + self.advance()
@@ -1158,6 +1177,7 @@ class Engine:
         incident.version = max(incident.version + 1, self.stats.alerts)
         incident.emissions += 1
         incident.last_emitted_at = clock
+        incident.published_resolved = incident.resolved
         self._counts_dirty.pop(incident.id, None)
         if incident.first_emitted_at is None:
             incident.first_emitted_at = clock

@@ -118,6 +118,7 @@ class Incident:
         "members",
         "merged_into",
         "previous",
+        "published_resolved",
         "rank_memo",
         "ranked",
         "records",
@@ -142,6 +143,7 @@ class Incident:
         self.emissions = 0  # events published so far (the first one says "open")
         self.first_emitted_at: float | None = None
         self.last_emitted_at: float | None = None
+        self.published_resolved = False  # was it resolved in the last published event?
         self.resolved_at: float | None = None
         self.resolved_reason: str | None = None
         self.merged_into: str | None = None
@@ -413,6 +415,7 @@ _INCIDENT_FIELDS = (
     "emissions",
     "first_emitted_at",
     "last_emitted_at",
+    "published_resolved",
     "resolved_at",
     "resolved_reason",
     "merged_into",
@@ -457,6 +460,10 @@ def dump_incident(inc: Incident) -> dict[str, Any]:
 def load_incident(raw: dict[str, Any]) -> Incident:
     inc = Incident(raw["id"], raw["seq"], raw["created_at"], raw["previous"])
     for name in _INCIDENT_FIELDS:
+        if name == "published_resolved" and name not in raw:
+            # Snapshots written before update coalescing: an incident published
+            # after it resolved showed it resolved; nothing was ever held back.
+            raw[name] = raw["resolved_at"] is not None and raw["version"] > 0
         setattr(inc, name, raw[name])
     for m in raw["members"]:
         member = Member()

@@ -749,7 +749,8 @@ def test_a_topology_swap_that_reverses_an_edge_cannot_close_a_loop() -> None:
 def test_ranking_follows_a_topology_swap_and_new_services() -> None:
     """The ranking is reused only while its inputs (topology, per-service signals) hold."""
     engine = Engine(topo({"a": ["b"]}), EngineConfig(allowed_lateness=timedelta(0),
-                                                     hold=timedelta(0)))
+                                                     hold=timedelta(0),
+                                                     update_interval=timedelta(0)))
     engine.ingest(alert("a1", "a", 0))
     engine.ingest(alert("b1", "b", 1))
     first = engine.advance()
@@ -793,3 +794,98 @@ def test_placing_an_alert_on_a_hot_service_does_not_rank_every_open_alert(
     _, events = run(topo({"a": ["b"]}), storm, EngineConfig(allowed_lateness=timedelta(0)))
     assert len(groups(events)) == 1
     assert calls < 10 * len(storm), f"{calls} rankings for {len(storm)} alerts"
+
+
+# ---------------------------------------------------------------- update coalescing
+
+
+def _prompt(update_interval: float) -> Engine:
+    """An engine that publishes at once (no hold, no lateness), with this update interval."""
+    return Engine(SHOP, EngineConfig(hold=timedelta(0), allowed_lateness=timedelta(0),
+                                     update_interval=timedelta(seconds=update_interval)))
+
+
+def _fps(event: object) -> set[str]:
+    return {m.fingerprint for m in event.alerts}  # type: ignore[attr-defined]
+
+
+def test_growth_of_a_published_incident_waits_for_the_update_interval() -> None:
+    engine = _prompt(10)
+    engine.ingest(alert("d1", "db", 0))
+    assert [_fps(e) for e in engine.advance()] == [{"d1"}]  # opening: at once
+    engine.ingest(alert("a1", "api", 3))
+    engine.ingest(alert("f1", "frontend", 6))
+    assert engine.advance() == []  # 6 s after the last publication: held back
+    engine.ingest(alert("b1", "billing", 10))  # event time reaches the interval
+    published = engine.advance()
+    grown = [e for e in published if "d1" in _fps(e)]
+    assert [(e.status, _fps(e)) for e in grown] == [
+        (IncidentStatus.UPDATED, {"d1", "a1", "f1"})
+    ]
+
+
+def test_zero_update_interval_publishes_every_change_at_the_next_advance() -> None:
+    engine = _prompt(0)
+    engine.ingest(alert("d1", "db", 0))
+    engine.advance()
+    engine.ingest(alert("a1", "api", 3))
+    assert [_fps(e) for e in engine.advance()] == [{"d1", "a1"}]
+
+
+def test_resolving_is_published_at_once_inside_the_update_interval() -> None:
+    engine = _prompt(60)
+    engine.ingest(alert("d1", "db", 0))
+    engine.advance()
+    engine.ingest(resolved("d1", "db", 0, 5))
+    engine.ingest(alert("b1", "billing", 6))
+    statuses = {e.status for e in engine.advance() if "d1" in _fps(e)}
+    assert statuses == {IncidentStatus.RESOLVED}
+
+
+def test_a_merge_is_published_at_once_inside_the_update_interval() -> None:
+    engine = _prompt(60)
+    engine.ingest(alert("a1", "api", 0))
+    engine.ingest(alert("w1", "worker", 1))  # siblings of a healthy db: two incidents
+    assert len(engine.advance()) == 2
+    engine.ingest(alert("d1", "db", 4))  # the db explains both: one absorbs the other
+    statuses = sorted(e.status.value for e in engine.advance())
+    assert "merged" in statuses
+
+
+def test_flush_publishes_growth_still_held_by_the_update_interval() -> None:
+    engine = _prompt(3600)
+    engine.ingest(alert("d1", "db", 0))
+    engine.advance()
+    engine.ingest(alert("a1", "api", 3))
+    assert engine.advance() == []
+    final = final_state(engine.flush())
+    assert [_fps(e) for e in final.values()] == [{"d1", "a1"}]
+
+
+def test_a_held_update_survives_snapshot_and_restore() -> None:
+    engine = _prompt(10)
+    engine.ingest(alert("d1", "db", 0))
+    engine.advance()
+    engine.ingest(alert("a1", "api", 3))
+    assert engine.advance() == []
+    restored = _prompt(10)
+    restored.restore(engine.snapshot())
+    restored.ingest(alert("b1", "billing", 12))
+    grown = [e for e in restored.advance() if "d1" in _fps(e)]
+    assert [_fps(e) for e in grown] == [{"d1", "a1"}]
+
+
+def test_a_snapshot_from_before_update_coalescing_still_loads() -> None:
+    engine = _prompt(0)
+    engine.ingest(alert("d1", "db", 0))
+    engine.advance()
+    engine.ingest(resolved("d1", "db", 0, 5))
+    engine.advance()
+    state = orjson.loads(engine.snapshot())
+    for raw in state["incidents"]:
+        del raw["published_resolved"]
+    restored = _prompt(600)
+    restored.restore(orjson.dumps(state))
+    restored.ingest(alert("d1", "db", 20))  # re-fires inside the reopen window
+    statuses = [e.status for e in restored.advance() if "d1" in _fps(e)]
+    assert statuses == [IncidentStatus.UPDATED]  # reopening is a state change: at once
