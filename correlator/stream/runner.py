@@ -25,7 +25,8 @@ not stop correlation for everything behind it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -157,6 +158,17 @@ class PartitionRunner:
         self._held: dict[str, list[WireAlert]] = {}
         self._last_input_wall = now
         self._anchor = self.engine.watermark
+        #: When the last snapshot was taken (the caller's clock) and how long it took.
+        self._snapshot_at: float | None = None
+        self._snapshot_cost_s = 0.0
+
+    def checkpoint_due(self, *, now: float, interval_s: float, max_share: float) -> bool:
+        """Is a periodic checkpoint due? A changed state waits ``interval_s`` after the last
+        snapshot, stretched so that snapshots take at most ``max_share`` of the time (a big
+        state is snapshotted less often); an unchanged one only acknowledges input: always."""
+        if not self.changed_since_snapshot or self._snapshot_at is None:
+            return True
+        return now - self._snapshot_at >= max(interval_s, self._snapshot_cost_s / max_share)
 
     def restore(self, value: bytes, *, now: float) -> SnapshotHeader:
         """Load a snapshot record; raises :class:`SnapshotError` when it does not fit."""
@@ -253,7 +265,8 @@ class PartitionRunner:
             self.changed_since_snapshot = True
         return events
 
-    def take_snapshot(self, *, now_ms: int) -> bytes:
+    def take_snapshot(self, *, now_ms: int, clock: Callable[[], float] = time.monotonic) -> bytes:
+        started = clock()
         header = SnapshotHeader(
             topic=self.topic,
             partition=self.partition,
@@ -262,7 +275,10 @@ class PartitionRunner:
             taken_at_ms=now_ms,
             origins=dict(self.origins),
         )
-        return pack_snapshot(header, self.engine.snapshot())
+        value = pack_snapshot(header, self.engine.snapshot())
+        finished = clock()
+        self._snapshot_at, self._snapshot_cost_s = finished, finished - started
+        return value
 
     def mark_snapshotted(self, next_offset: int) -> None:
         self.snapshot_offset = next_offset

@@ -271,6 +271,13 @@ class StreamSettings(_Section):
     idle_check_interval_s: float = Field(default=1.0, gt=0)
     #: How often each partition's engine state is snapshotted to the snapshots topic.
     snapshot_interval_s: float = Field(default=10.0, gt=0)
+    #: Largest share of the worker's time that periodic snapshots may take. A snapshot
+    #: serialises the whole engine state and blocks the event loop while it does, so
+    #: when a partition's last one took ``d`` seconds, the next periodic one waits at
+    #: least ``d / snapshot_max_share`` (and never less than ``snapshot_interval_s``).
+    #: Rebalances and shutdown always snapshot. A longer wait means more input to
+    #: re-read after a crash, never lost input.
+    snapshot_max_share: float = Field(default=0.05, gt=0, le=1)
     #: Largest correlation domain; bigger topology components are split by community detection.
     max_domain_size: int = Field(default=200, ge=1)
     #: Seed of the community detection, so that every worker computes the same domains.

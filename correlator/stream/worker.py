@@ -748,8 +748,20 @@ class CorrelatorWorker:
 
     async def _snapshot_timer(self) -> None:
         async with self._lock:
-            if not self._stopping:
-                await self._checkpoint(list(self._runners))
+            if self._stopping:
+                return
+            now = time.monotonic()
+            due = [
+                partition
+                for partition, runner in self._runners.items()
+                if runner.checkpoint_due(
+                    now=now,
+                    interval_s=self._stream.snapshot_interval_s,
+                    max_share=self._stream.snapshot_max_share,
+                )
+            ]
+            if due:
+                await self._checkpoint(due)
 
     async def _idle_timer(self) -> None:
         try:

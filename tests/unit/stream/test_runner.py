@@ -206,3 +206,28 @@ def test_an_engine_exception_is_contained_to_its_alert(monkeypatch: pytest.Monke
     assert [error for _, error in outcome.engine_errors] == ["ValueError: engine bug"]
     assert outcome.alerts == calls["n"]
     assert runner.next_offset == len(routed)
+
+
+# ------------------------------------------------------------------ checkpoint budget
+
+CHECKPOINT_CASES = {
+    # name: (snapshot cost s, seconds after it, changed since, expected due)
+    "unchanged state only acknowledges input: always due": (5.0, 0.0, False, True),
+    "cheap snapshot: due after the interval": (0.1, 10.0, True, True),
+    "cheap snapshot: not before the interval": (0.1, 9.9, True, False),
+    "costly snapshot stretches the wait to cost / share": (2.0, 39.9, True, False),
+    "costly snapshot: due once cost / share has passed": (2.0, 40.0, True, True),
+}
+
+
+@pytest.mark.parametrize("case", list(CHECKPOINT_CASES), ids=list(CHECKPOINT_CASES))
+def test_checkpoint_due_keeps_snapshots_within_their_share_of_time(case: str) -> None:
+    cost, after, changed, expected = CHECKPOINT_CASES[case]
+    runner = PartitionRunner("routed", 0, topo({"a": []}), CONFIG, now=0.0)
+    runner.changed_since_snapshot = True
+    assert runner.checkpoint_due(now=0.0, interval_s=10.0, max_share=0.05)  # never snapshotted
+    ticks = iter([100.0, 100.0 + cost])
+    runner.take_snapshot(now_ms=0, clock=lambda: next(ticks))
+    runner.changed_since_snapshot = changed
+    due = runner.checkpoint_due(now=100.0 + cost + after, interval_s=10.0, max_share=0.05)
+    assert due is expected
