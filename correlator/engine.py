@@ -542,6 +542,7 @@ class Engine:
             if member.status is Status.RESOLVED:
                 # A resolved fingerprint fires again: count the flap, reopen.
                 member.status = Status.FIRING
+                incident.firing += 1
                 member.ends_at = None
                 member.starts_at = _ts(alert.starts_at)
                 member.flaps += 1
@@ -560,6 +561,7 @@ class Engine:
                 changed = True
         elif member.status is Status.FIRING:
             member.status = Status.RESOLVED
+            incident.firing -= 1
             member.ends_at = t
             incident.updated_at = max(incident.updated_at, t)
             if incident.all_resolved():
@@ -920,6 +922,7 @@ class Engine:
             stack.extend(source.members[c] for c in node.children if c in source.members)
         for node in moved:
             del source.members[node.fingerprint]
+            source.firing -= node.status is Status.FIRING
             self._attach(target, node)
         source.ranked = None
         if any(
@@ -1021,6 +1024,7 @@ class Engine:
         self._by_fp[member.fingerprint] = incident.id
         incident.first_at = min(incident.first_at, member.group_time)
         if member.status is Status.FIRING:
+            incident.firing += 1
             incident.last_related = max(incident.last_related, member.group_time)
 
     def _unindex(self, incident: Incident) -> None:
@@ -1046,6 +1050,7 @@ class Engine:
         for member in moved:
             self._attach(into, member)
         absorbed.members = {}  # its final `merged` event points at the survivor
+        absorbed.firing = 0
         absorbed.ranked = None
         self._absorb_window(into, source=absorbed, moved=moved)
         into.first_emitted_at = _min_opt(into.first_emitted_at, absorbed.first_emitted_at)

@@ -109,6 +109,7 @@ class Incident:
     __slots__ = (
         "created_at",
         "emissions",
+        "firing",
         "first_at",
         "first_emitted_at",
         "id",
@@ -139,6 +140,10 @@ class Incident:
         self.last_activity = created_at  # newest alert/re-send/resolve: drives the timeout
         self.updated_at = created_at
         self.members: dict[str, Member] = {}
+        # Members firing now, kept by every change of membership or status, so that
+        # "all resolved?" is O(1): resolving a storm's incident of thousands of members
+        # one alert at a time would otherwise cost a scan per resolve.
+        self.firing = 0
         self.version = 0
         self.emissions = 0  # events published so far (the first one says "open")
         self.first_emitted_at: float | None = None
@@ -168,7 +173,7 @@ class Incident:
         return self.merged_into is None and not self.retired
 
     def all_resolved(self) -> bool:
-        return all(m.status is Status.RESOLVED for m in self.members.values())
+        return self.firing == 0
 
     def recompute_window(self) -> None:
         """Window bounds from the members (after a subtree moved out)."""
@@ -482,4 +487,5 @@ def load_incident(raw: dict[str, Any]) -> Incident:
         )
         member.incident = inc.id
         inc.members[member.fingerprint] = member
+        inc.firing += member.status is Status.FIRING
     return inc

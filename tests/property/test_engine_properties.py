@@ -285,3 +285,20 @@ def test_snapshot_restore_at_any_point_is_transparent(storm: Storm, cut_at: int)
         out_straight += straight.advance()
     out_straight += straight.flush()
     assert dicts(out_straight) == dicts(out_resumed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lifecycles_shuffled_within_lateness())
+def test_an_incident_is_resolved_exactly_when_all_its_alerts_are(
+    case: tuple[Topology, list[Alert], list[Alert]],
+) -> None:
+    """Checked after every alert, through moves, merges, resolves and re-fires (the
+    engine keeps a count of firing members instead of scanning them on each resolve)."""
+    topology, _, arrival = case
+    engine = Engine(topology, CONFIG)
+    for item in arrival:
+        engine.ingest(item)
+        engine.advance()
+        for incident in engine.incidents():
+            all_resolved = all(m.status == "resolved" for m in incident.alerts)
+            assert (incident.status.value == "resolved") == all_resolved, incident.id
