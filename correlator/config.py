@@ -106,6 +106,13 @@ class EngineConfig:
     #: A resolved incident stays reopenable for this long: a member alert that
     #: fires again within it reopens the incident instead of starting a new one.
     reopen_window: timedelta = timedelta(minutes=15)
+    #: An incident accepts new alerts until it holds this many; the next related
+    #: alert opens a new incident linked by ``previous_incident``, as after
+    #: ``max_lifetime``. An incident of thousands of alerts has long stopped being
+    #: read alert by alert; the cap bounds the work and memory one incident costs in
+    #: a sustained storm (its members can then resolve, and it can close and be
+    #: forgotten, instead of growing for ``max_lifetime``).
+    max_members: int = 10_000
     #: Topology hops within which two services are related.
     max_hops: int = 2
     #: Firing->resolved transitions after which a fingerprint is marked flapping.
@@ -141,6 +148,8 @@ class EngineConfig:
             raise ConfigError("engine.rank_max_hops must be between 1 and 12")
         if self.flap_threshold < 1:
             raise ConfigError("engine.flap_threshold must be at least 1")
+        if self.max_members < 2:
+            raise ConfigError("engine.max_members must be at least 2")
         if not 1 <= self.max_candidates <= 50:
             raise ConfigError("engine.max_candidates must be between 1 and 50")
         if not self.service_label_keys or not all(self.service_label_keys):
@@ -168,6 +177,7 @@ class EngineConfig:
 _DURATION_FIELDS = {f.name for f in fields(EngineConfig) if f.type in ("timedelta", timedelta)}
 _INT_FIELDS = {
     "max_hops",
+    "max_members",
     "flap_threshold",
     "max_candidates",
     "max_payload_bytes",

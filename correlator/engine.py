@@ -140,6 +140,7 @@ class Engine:
         self._update_interval = cfg.update_interval.total_seconds()
         self._lateness = cfg.allowed_lateness.total_seconds()
         self._lifetime = cfg.max_lifetime.total_seconds()
+        self._max_members = cfg.max_members
         self._timeout = cfg.inactivity_timeout.total_seconds()
         self._reopen = cfg.reopen_window.total_seconds()
         self._future = cfg.max_future_skew.total_seconds()
@@ -958,6 +959,8 @@ class Engine:
     def _accepts(self, incident: Incident, t: float, *, slack: float = 0.0) -> bool:
         if incident.resolved_at is not None and t > incident.resolved_at + self._reopen:
             return False
+        if len(incident.members) >= self._max_members:
+            return False
         return windows.session_accepts(
             first_at=incident.first_at,
             last_related_at=incident.last_related,
@@ -968,10 +971,10 @@ class Engine:
         )
 
     def _capped(self, incident: Incident, t: float) -> bool:
+        """Would ``incident`` take an alert at ``t`` but for its lifetime or size cap?"""
         return (
-            t > incident.created_at + self._lifetime
-            and incident.first_at - self._gap <= t <= incident.last_related + self._gap
-        )
+            t > incident.created_at + self._lifetime or len(incident.members) >= self._max_members
+        ) and incident.first_at - self._gap <= t <= incident.last_related + self._gap
 
     def _reach(self, service: str, direction: str) -> Mapping[str, int]:
         """Services within max_hops along one direction (cached per service)."""

@@ -10,6 +10,7 @@ import pytest
 
 from correlator.config import EngineConfig
 from correlator.engine import Engine, NoticeKind
+from correlator.errors import ConfigError
 from correlator.incident import IncidentStatus, JoinReason
 from correlator.model import Alert
 from tests.helpers import alert, at, final_state, groups, resolved, run, topo
@@ -360,6 +361,26 @@ def test_lifetime_cap_opens_linked_incident() -> None:
     finals = sorted(final_state(events).values(), key=lambda e: e.opened_at)
     assert len(finals) == 2
     assert finals[1].previous_incident == finals[0].id
+
+
+def test_size_cap_opens_linked_incident() -> None:
+    cfg = EngineConfig().with_overrides(max_members=3)
+    seq = [alert(f"a{i}", "api", i * 10) for i in range(3)]
+    # f1 would be explained by the full incident's api alerts: it opens a linked one,
+    # which a3 (its explainer, no longer admitted next to its peers) then joins.
+    seq += [alert("f1", "frontend", 35), alert("a3", "api", 45)]
+    _, events = run(SHOP, seq, cfg)
+    finals = sorted(final_state(events).values(), key=lambda e: e.opened_at)
+    assert [sorted(m.fingerprint for m in e.alerts) for e in finals] == [
+        ["a0", "a1", "a2"],
+        ["a3", "f1"],
+    ]
+    assert finals[1].previous_incident == finals[0].id
+
+
+def test_max_members_below_two_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="max_members"):
+        EngineConfig(max_members=1)
 
 
 def test_inactivity_timeout_resolves() -> None:
