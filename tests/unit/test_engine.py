@@ -873,22 +873,24 @@ def test_a_merge_is_published_at_once_inside_the_update_interval() -> None:
     assert "merged" in statuses
 
 
-def test_flush_publishes_growth_still_held_by_the_update_interval() -> None:
-    engine = _prompt(3600)
+def _with_held_growth(update_interval: float) -> Engine:
+    """d1's incident published, then a1 joined it inside the update interval: held back."""
+    engine = _prompt(update_interval)
     engine.ingest(alert("d1", "db", 0))
     engine.advance()
     engine.ingest(alert("a1", "api", 3))
     assert engine.advance() == []
+    return engine
+
+
+def test_flush_publishes_growth_still_held_by_the_update_interval() -> None:
+    engine = _with_held_growth(3600)
     final = final_state(engine.flush())
     assert [_fps(e) for e in final.values()] == [{"d1", "a1"}]
 
 
 def test_a_held_update_survives_snapshot_and_restore() -> None:
-    engine = _prompt(10)
-    engine.ingest(alert("d1", "db", 0))
-    engine.advance()
-    engine.ingest(alert("a1", "api", 3))
-    assert engine.advance() == []
+    engine = _with_held_growth(10)
     restored = _prompt(10)
     restored.restore(engine.snapshot())
     restored.ingest(alert("b1", "billing", 12))
