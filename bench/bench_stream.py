@@ -17,7 +17,8 @@ Side by side, in one run, on the same records and the same broker:
    the engine's retention windows pass): it should level off, not climb.
 
 ``--latency-only`` / ``--memory-only`` run one part; ``--update-intervals 0s,5s`` runs the
-latency phases once per engine ``update_interval``, side by side.
+latency phases once per engine ``update_interval``, side by side; ``--member-retentions 0s,1h``
+runs the sustained storm once per engine ``member_retention``, one after the other.
 
 Run from the repository root with a broker up (``correlator kafka up``)::
 
@@ -59,6 +60,7 @@ from kafka import TopicPartition as KTopicPartition
 from correlator.codecs import Decoded, decode
 from correlator.replay import replay_lines
 from correlator.simulate import generate_topology, simulate
+from correlator.stream.admin import SNAPSHOT_MAX_MESSAGE_BYTES
 from topology import Service, Topology
 
 REPO = Path(__file__).resolve().parents[1]
@@ -215,14 +217,16 @@ class Bench:
     topics: list[str] = field(default_factory=list)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def topic(self, name: str, partitions: int = 1) -> str:
+    def topic(
+        self, name: str, partitions: int = 1, configs: dict[str, str] | None = None
+    ) -> str:
         full = f"bench-{name}-{uuid.uuid4().hex[:8]}"
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        spec: dict[str, Any] = {"num_partitions": partitions, "replication_factor": 1}
+        if configs:
+            spec["configs"] = configs
         try:
-            admin.create_topics(
-                {full: {"num_partitions": partitions, "replication_factor": 1}},
-                wait_for_metadata=True,
-            )
+            admin.create_topics({full: spec}, wait_for_metadata=True)
         finally:
             admin.close()
         self.topics.append(full)
@@ -382,7 +386,15 @@ def make_topics(bench: Bench, name: str, partitions: int = 1) -> dict[str, str]:
         "dlq": bench.topic(f"{name}-dlq"),
         "topology": bench.topic(f"{name}-topology"),
         "repartition": bench.topic(f"{name}-routed", partitions),
-        "snapshots": bench.topic(f"{name}-snapshots"),
+        # As the worker creates it: a big engine state does not fit the 1 MB default
+        # (before 2026-12-07 the bench used the default, and large snapshots failed).
+        "snapshots": bench.topic(
+            f"{name}-snapshots",
+            configs={
+                "cleanup.policy": "compact",
+                "max.message.bytes": str(SNAPSHOT_MAX_MESSAGE_BYTES),
+            },
+        ),
     }
 
 
@@ -654,14 +666,14 @@ def latency(
 
 def sustained_memory(
     bench: Bench, topology: Topology, *, minutes: float, rate: float, speed: float,
-    lifetime_s: float,
+    lifetime_s: float, engine: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Worker RSS under a sustained storm that churns, as real storms do: every record fires
     1-3 fresh alerts and resolves the ones fired ``lifetime_s`` of event time earlier.
     Event time runs ``speed`` x wall time, so that the engine's closed_retention (1 h) and
     reopen window pass within the phase: memory should level off once they have, since
     open alerts stay bounded (rate x lifetime) and closed ones are forgotten."""
-    proc, port, topics = start_worker(bench, topology, engine={}, name="sustained")
+    proc, port, topics = start_worker(bench, topology, engine=engine or {}, name="sustained")
     producer = KafkaProducer(bootstrap_servers=bench.bootstrap, acks=1, linger_ms=5)
     rng = random.Random(2)
     services = sorted(topology)
@@ -694,20 +706,30 @@ def sustained_memory(
         producer.flush()
         samples.append((time.perf_counter() - started, rss_mb(proc.pid)))
         consumed = metric(port, "correlator_engine_alerts_total")
+        shed = metric(port, "correlator_engine_alerts_shed_total")
     finally:
         producer.close()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     wall = samples[-1][0]
     half = [mb for t, mb in samples if t >= wall / 2]
+    # Median of each quarter: a snapshot briefly adds its serialised state on top.
+    quarters = [
+        statistics.median(
+            [mb for t, mb in samples if wall * (q - 0.25) <= t <= wall * q] or [samples[-1][1]]
+        )
+        for q in (0.25, 0.5, 0.75, 1.0)
+    ]
     return {
         "records": sent,
         "alerts_offered": alerts,
         "alerts_processed": consumed,
+        "alerts_shed": shed,
         "event_hours": wall * speed / 3600,
         "samples": samples,
         "rss_second_half_min": min(half),
         "rss_second_half_max": max(half),
+        "rss_at_quarters": quarters,
     }
 
 
@@ -751,21 +773,30 @@ def report_latency(
 def report_memory(
     bench: Bench, topology: Topology, args: argparse.Namespace
 ) -> dict[str, Any] | None:
+    """The sustained-storm memory row, once per ``--member-retentions`` value."""
     if args.sustain_minutes <= 0:
         return None
-    row = sustained_memory(
-        bench, topology, minutes=args.sustain_minutes, rate=args.sustain_rate, speed=60.0,
-        lifetime_s=300.0,
-    )
-    trace = ", ".join(f"{t:.0f}s {mb:.0f}MB" for t, mb in row["samples"])
-    print(
-        f"5. sustained churning storm: {row['records']:,} records, "
-        f"{row['alerts_offered']:,} alerts offered ({row['alerts_processed']:,.0f} processed), "
-        f"{row['event_hours']:.1f} h of event time; RSS over the second half "
-        f"{row['rss_second_half_min']:.0f}-{row['rss_second_half_max']:.0f} MB; trace: {trace}",
-        flush=True,
-    )
-    return row
+    retentions = [v.strip() for v in args.member_retentions.split(",") if v.strip()] or [None]
+    rows: dict[str, Any] = {}
+    for retention in retentions:
+        engine = {} if retention is None else {"member_retention": retention}
+        label = "" if retention is None else f" (member_retention {retention})"
+        row = sustained_memory(
+            bench, topology, minutes=args.sustain_minutes, rate=args.sustain_rate, speed=60.0,
+            lifetime_s=300.0, engine=engine,
+        )
+        trace = ", ".join(f"{t:.0f}s {mb:.0f}MB" for t, mb in row["samples"])
+        print(
+            f"5. sustained churning storm{label}: {row['records']:,} records, "
+            f"{row['alerts_offered']:,} alerts offered ({row['alerts_processed']:,.0f} "
+            f"processed, {row['alerts_shed']:,.0f} shed), {row['event_hours']:.1f} h of event "
+            f"time; RSS over the second half {row['rss_second_half_min']:.0f}-"
+            f"{row['rss_second_half_max']:.0f} MB, median per quarter: "
+            f"{', '.join(f'{mb:.0f}' for mb in row['rss_at_quarters'])} MB; trace: {trace}",
+            flush=True,
+        )
+        rows[retention or "default"] = row
+    return rows
 
 
 # ---------------------------------------------------------------------------- main
@@ -813,11 +844,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sustain-minutes",
         type=float,
-        default=4.0,
+        default=6.0,
         help="length of the sustained churning storm for the memory row (0 skips it)",
     )
     parser.add_argument(
         "--sustain-rate", type=float, default=500.0, help="its records/s (default 500)"
+    )
+    parser.add_argument(
+        "--member-retentions",
+        default="",
+        help="comma-separated engine member_retention values (0 keeps every member); the "
+        "memory row runs once per value, one after the other in the same run",
     )
     args = parser.parse_args(argv)
     intervals: list[str | None] = [v.strip() for v in args.update_intervals.split(",") if v.strip()]

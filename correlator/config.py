@@ -113,6 +113,15 @@ class EngineConfig:
     #: a sustained storm (its members can then resolve, and it can close and be
     #: forgotten, instead of growing for ``max_lifetime``).
     max_members: int = 10_000
+    #: A member alert that resolved this long before the incident's newest firing
+    #: alert is shed: dropped from the incident's alert list (counted in
+    #: ``stats.shed_alerts``) and from memory, while the services, severity and
+    #: root-cause ranking keep what it contributed. Without it, an incident that
+    #: keeps receiving alerts holds every alert it ever had for ``max_lifetime``,
+    #: so a sustained storm grows memory without bound. It must exceed every link
+    #: window, so that a shed alert could never have been linked again. 0 keeps
+    #: every member.
+    member_retention: timedelta = timedelta(hours=1)
     #: Topology hops within which two services are related.
     max_hops: int = 2
     #: Firing->resolved transitions after which a fingerprint is marked flapping.
@@ -150,6 +159,12 @@ class EngineConfig:
             raise ConfigError("engine.flap_threshold must be at least 1")
         if self.max_members < 2:
             raise ConfigError("engine.max_members must be at least 2")
+        if self.member_retention and self.member_retention < self.widest_link_window():
+            raise ConfigError(
+                "engine.member_retention must be 0 (keep every member) or at least the widest "
+                f"link window ({format_duration(self.widest_link_window())}: gap, link_window, "
+                "cause_lag, proximity_window, unknown_window)"
+            )
         if not 1 <= self.max_candidates <= 50:
             raise ConfigError("engine.max_candidates must be between 1 and 50")
         if not self.service_label_keys or not all(self.service_label_keys):
@@ -158,6 +173,12 @@ class EngineConfig:
             raise ConfigError("engine.max_payload_bytes must be at least 1024")
         if not 2 <= self.max_payload_depth <= 512:
             raise ConfigError("engine.max_payload_depth must be between 2 and 512")
+
+    def widest_link_window(self) -> timedelta:
+        """How far apart in time two alerts may be and still be linked, by any rule."""
+        return max(
+            self.gap, self.link_window, self.cause_lag, self.proximity_window, self.unknown_window
+        )
 
     def with_overrides(self, **changes: Any) -> EngineConfig:
         return replace(self, **changes)

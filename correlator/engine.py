@@ -41,10 +41,12 @@ from correlator.state import (
     LinkIndex,
     Member,
     ParentRank,
+    ShedSummary,
     TimeIndex,
     Timers,
     dump_incident,
     load_incident,
+    settled_at,
 )
 from topology import Topology
 
@@ -115,6 +117,7 @@ class EngineStats:
     incidents_resolved: int = 0
     events: int = 0
     flapping: int = 0
+    shed: int = 0  # settled members dropped from open incidents (member_retention)
 
     def to_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -141,6 +144,7 @@ class Engine:
         self._lateness = cfg.allowed_lateness.total_seconds()
         self._lifetime = cfg.max_lifetime.total_seconds()
         self._max_members = cfg.max_members
+        self._member_retention = cfg.member_retention.total_seconds()
         self._timeout = cfg.inactivity_timeout.total_seconds()
         self._reopen = cfg.reopen_window.total_seconds()
         self._future = cfg.max_future_skew.total_seconds()
@@ -564,6 +568,8 @@ class Engine:
             member.status = Status.RESOLVED
             incident.firing -= 1
             member.ends_at = t
+            if self._member_retention:
+                heapq.heappush(incident.resolved_heap, (settled_at(member), member.fingerprint))
             incident.updated_at = max(incident.updated_at, t)
             if incident.all_resolved():
                 self._resolve(
@@ -662,6 +668,8 @@ class Engine:
             )
         incident.last_activity = max(incident.last_activity, self._clock or t)
         incident.updated_at = max(incident.updated_at, t)
+        if self._member_retention:
+            self._shed_settled(incident)
         self._touch(incident)
         return incident
 
@@ -921,12 +929,18 @@ class Engine:
             node = stack.pop()
             moved.append(node)
             stack.extend(source.members[c] for c in node.children if c in source.members)
+        carried = False
         for node in moved:
             del source.members[node.fingerprint]
             source.firing -= node.status is Status.FIRING
             self._attach(target, node)
+            if node.shed_below is not None:
+                target.shed.absorb(node.shed_below)
+                carried = True
+        if carried:
+            source.recompute_shed()
         source.ranked = None
-        if any(
+        if carried or any(
             node.group_time <= source.first_at
             or (node.status is Status.FIRING and node.group_time >= source.last_related)
             for node in moved
@@ -1026,23 +1040,86 @@ class Engine:
         incident.members[member.fingerprint] = member
         self._by_fp[member.fingerprint] = incident.id
         incident.first_at = min(incident.first_at, member.group_time)
+        if member.shed_below is not None:
+            incident.first_at = min(incident.first_at, member.shed_below.first_at)
         if member.status is Status.FIRING:
             incident.firing += 1
             incident.last_related = max(incident.last_related, member.group_time)
+        elif self._member_retention:
+            heapq.heappush(incident.resolved_heap, (settled_at(member), member.fingerprint))
 
     def _unindex(self, incident: Incident) -> None:
-        for fp, member in incident.members.items():
-            index = self._by_key.get(member.key)
-            if index is not None:
-                index.remove(member.group_time, fp)
-                if not index:
-                    del self._by_key[member.key]
-            if self._by_fp.get(fp) == incident.id:
-                del self._by_fp[fp]
-            (self._known_times if member.known else self._unknown_times).remove(
-                member.group_time, fp
-            )
-            self._links.drop(member)
+        for member in incident.members.values():
+            self._unindex_member(member, incident.id)
+
+    def _unindex_member(self, member: Member, incident_id: str) -> None:
+        fp = member.fingerprint
+        index = self._by_key.get(member.key)
+        if index is not None:
+            index.remove(member.group_time, fp)
+            if not index:
+                del self._by_key[member.key]
+        if self._by_fp.get(fp) == incident_id:
+            del self._by_fp[fp]
+        (self._known_times if member.known else self._unknown_times).remove(member.group_time, fp)
+        self._links.drop(member)
+
+    def _shed_settled(self, incident: Incident) -> None:
+        """Drop members resolved ``member_retention`` before the newest firing one.
+
+        Driven by the incident's own alerts (``last_related``), never by how often
+        ``advance`` runs, so a replay and a stream shed the same members. A shed
+        alert lies beyond every link window of any on-time alert, so no link it
+        could still have made is lost; its fingerprint goes to the closed-alert
+        memory, so a re-send of it is recognised as stale instead of opening an
+        incident. The tree's root is kept: it anchors splits and merges.
+        """
+        horizon = incident.last_related - self._member_retention
+        heap = incident.resolved_heap
+        roots: list[tuple[float, str]] = []
+        while heap and heap[0][0] < horizon:
+            entry = heapq.heappop(heap)
+            member = incident.members.get(entry[1])
+            if (
+                member is None
+                or member.status is not Status.RESOLVED
+                or settled_at(member) != entry[0]
+            ):
+                continue  # moved away, or fired again since: a newer entry stands for it
+            parent = incident.members.get(member.parent) if member.parent is not None else None
+            if parent is None:
+                roots.append(entry)
+                continue
+            self._shed(incident, member, parent)
+        for entry in roots:
+            heapq.heappush(heap, entry)
+
+    def _shed(self, incident: Incident, member: Member, parent: Member) -> None:
+        """Take one settled member out; its children hang from its parent instead.
+
+        The children keep their link ranks, so which later alert may take them
+        over is decided exactly as before; only the tree path skips the shed alert.
+        """
+        fp = member.fingerprint
+        parent.children.pop(fp, None)
+        for child_fp in member.children:
+            child = incident.members.get(child_fp)
+            if child is not None and child.parent == fp:
+                child.parent = parent.fingerprint
+                parent.children[child_fp] = None
+        del incident.members[fp]
+        self._unindex_member(member, incident.id)
+        carried = parent.shed_below
+        if carried is None:
+            carried = parent.shed_below = ShedSummary()
+        carried.add(member)
+        incident.shed.add(member)
+        if member.shed_below is not None:
+            carried.absorb(member.shed_below)  # already counted in the incident's summary
+        closed_at = incident.last_related
+        self._closed[fp] = Closed(incident.id, member.starts_at, closed_at)
+        self._closed_order.append((closed_at, fp))
+        self.stats.shed += 1
 
     def _index_time(self, t: float, fp: str, known: bool) -> None:
         (self._known_times if known else self._unknown_times).add(t, fp)
@@ -1054,6 +1131,8 @@ class Engine:
             self._attach(into, member)
         absorbed.members = {}  # its final `merged` event points at the survivor
         absorbed.firing = 0
+        into.shed.absorb(absorbed.shed)  # its members carried it: it moves with them
+        absorbed.shed = ShedSummary()
         absorbed.ranked = None
         self._absorb_window(into, source=absorbed, moved=moved)
         into.first_emitted_at = _min_opt(into.first_emitted_at, absorbed.first_emitted_at)
@@ -1202,8 +1281,9 @@ class Engine:
         else:
             status = IncidentStatus.UPDATED
         members = sorted(incident.members.values(), key=lambda m: (m.starts_at, m.fingerprint))
+        shed = incident.shed
         if incident.ranked is None:
-            signals = _signals(members)
+            signals = _signals(members, shed)
             key = (self._topology.version, *signals)
             memo = incident.rank_memo
             if memo is None or memo[0] != key:
@@ -1215,9 +1295,19 @@ class Engine:
                 )
             incident.ranked = memo[1]
         candidates: tuple[Candidate, ...] = incident.ranked
-        known = sorted({m.service for m in members if m.known})
-        unknown = sorted({m.service for m in members if not m.known})
-        severity = max((m.severity for m in members), key=lambda s: s.rank, default=Severity.INFO)
+        known = sorted(
+            {m.service for m in members if m.known}
+            | {s for s, first in shed.first.items() if first[2]}
+        )
+        unknown = sorted(
+            {m.service for m in members if not m.known}
+            | {s for s, first in shed.first.items() if not first[2]}
+        )
+        severity = max(
+            (*(m.severity for m in members), *shed.worst.values()),
+            key=lambda s: s.rank,
+            default=Severity.INFO,
+        )
         return IncidentEvent(
             id=incident.id,
             version=version,
@@ -1235,7 +1325,9 @@ class Engine:
             title=(
                 f"merged into {incident.merged_into}"
                 if incident.merged_into is not None
-                else _title(candidates[0].service if candidates else "?", known, unknown, members)
+                else _title(
+                    candidates[0].service if candidates else "?", known, unknown, members, shed
+                )
             ),
             candidates=candidates,
             alerts=tuple(m.view() for m in members),
@@ -1243,6 +1335,7 @@ class Engine:
             unknown_services=tuple(unknown),
             topology_version=self._topology.version,
             records=incident.records,
+            shed_alerts=shed.count,
         )
 
     # ----------------------------------------------------------- snapshot
@@ -1320,30 +1413,44 @@ class Engine:
             raise SnapshotError(f"corrupt engine snapshot: {exc}") from None
 
 
-def _signals(members: list[Member]) -> list[ServiceSignal]:
-    """Aggregate members per service for ranking (members come sorted by start)."""
-    first: dict[str, Member] = {}
+def _signals(members: list[Member], shed: ShedSummary) -> list[ServiceSignal]:
+    """Aggregate members per service for ranking (members come sorted by start).
+
+    Shed members count through their summary, so the signals, and the ranking,
+    are what they would be had nothing been shed.
+    """
+    first: dict[str, tuple[float, str, bool]] = {}
     worst: dict[str, Severity] = {}
     for m in members:
         if m.service not in first:
-            first[m.service] = m
+            first[m.service] = (m.starts_at, m.fingerprint, m.known)
         if m.severity.rank > worst.get(m.service, Severity.INFO).rank or m.service not in worst:
             worst[m.service] = m.severity
-    return [
-        ServiceSignal(s, m.known, m.starts_at, m.fingerprint, worst[s]) for s, m in first.items()
-    ]
+    if shed.count:
+        for service, gone in shed.first.items():
+            held = first.get(service)
+            if held is None or gone[:2] < held[:2]:
+                first[service] = gone
+            severity = shed.worst[service]
+            if service not in worst or severity.rank > worst[service].rank:
+                worst[service] = severity
+        first = dict(sorted(first.items(), key=lambda item: item[1][:2]))
+    return [ServiceSignal(s, f[2], f[0], f[1], worst[s]) for s, f in first.items()]
 
 
-def _title(root: str, known: list[str], unknown: list[str], members: list[Member]) -> str:
+def _title(
+    root: str, known: list[str], unknown: list[str], members: list[Member], shed: ShedSummary
+) -> str:
     services = len(known) + len(unknown)
     firing = sum(1 for m in members if m.status is Status.FIRING)
+    alerts = len(members) + shed.count
     if services <= 1:
-        names = sorted({m.name for m in members})
+        names = sorted({m.name for m in members} | shed.names.keys())
         what = names[0] if len(names) == 1 else f"{len(names)} alert kinds"
-        return f"{root}: {what} ({len(members)} alerts, {firing} firing)"
+        return f"{root}: {what} ({alerts} alerts, {firing} firing)"
     return (
         f"{root} and {services - 1} related services degraded "
-        f"({len(members)} alerts, {firing} firing)"
+        f"({alerts} alerts, {firing} firing)"
     )
 
 

@@ -185,6 +185,7 @@ class IncidentEvent:
     topology_version: str
     records: int
     resolved_reason: str | None = None
+    shed_alerts: int = 0  # members dropped after settling (``member_retention``), not listed
 
     @property
     def root_cause(self) -> Candidate | None:
@@ -220,5 +221,9 @@ class IncidentEvent:
             "services": list(self.services),
             "unknown_services": list(self.unknown_services),
             "topology_version": self.topology_version,
-            "stats": {"alerts": len(self.alerts), "records": self.records},
+            "stats": {
+                "alerts": len(self.alerts),
+                "records": self.records,
+                "shed_alerts": self.shed_alerts,
+            },
         }

@@ -73,7 +73,7 @@ from correlator.incident import (
 )
 from correlator.model import Severity, Status
 from correlator.rootcause import ServiceSignal, rank_candidates
-from correlator.state import Member
+from correlator.state import Member, ShedSummary
 from topology import Topology
 
 __all__ = ["LINKER_SNAPSHOT_FORMAT", "IncidentLinker"]
@@ -468,11 +468,25 @@ class IncidentLinker:
                 by_fp[fp] = replace(by_fp[fp], joined=joined)
         views = sorted(by_fp.values(), key=lambda v: (v.starts_at, v.fingerprint))
         members_ = [_as_member(v) for v in views]
-        candidates = self._rank(survivor, tuple(_signals(members_)))
-        known = sorted({v.service for v in views if v.known_service})
-        unknown = sorted({v.service for v in views if not v.known_service})
-        severity = max((m.severity for m in members_), key=lambda s: s.rank, default=Severity.INFO)
         events = [c.event for c in comps]
+        # Alerts a component shed (member_retention) are not in its event: their
+        # count and services carry over; the ranking sees the listed alerts only.
+        shed = ShedSummary()
+        shed.count = sum(e.shed_alerts for e in events)
+        candidates = self._rank(survivor, tuple(_signals(members_, shed)))
+        known = sorted(
+            {v.service for v in views if v.known_service}.union(*(e.services for e in events))
+        )
+        unknown = sorted(
+            {v.service for v in views if not v.known_service}.union(
+                *(e.unknown_services for e in events)
+            )
+        )
+        severity = max(
+            (*(m.severity for m in members_), *(Severity(e.severity) for e in events)),
+            key=lambda s: s.rank,
+            default=Severity.INFO,
+        )
         base = self._comps[survivor].event
         resolved = all(e.status is IncidentStatus.RESOLVED for e in events)
         last = max(events, key=lambda e: (e.resolved_at or 0.0, e.id)) if resolved else None
@@ -493,13 +507,16 @@ class IncidentLinker:
             resolved_reason=last.resolved_reason if last is not None else None,
             first_emitted_at=min(e.first_emitted_at for e in events),
             severity=severity.value,
-            title=_title(candidates[0].service if candidates else "?", known, unknown, members_),
+            title=_title(
+                candidates[0].service if candidates else "?", known, unknown, members_, shed
+            ),
             candidates=candidates,
             alerts=tuple(views),
             services=tuple(known),
             unknown_services=tuple(unknown),
             topology_version=self._topology.version,
             records=sum(e.records for e in events),
+            shed_alerts=shed.count,
         )
 
     def _rank(self, survivor: str, signals: tuple[ServiceSignal, ...]) -> tuple[Candidate, ...]:
@@ -686,6 +703,7 @@ def event_to_doc(event: IncidentEvent) -> dict[str, Any]:
         "unknown_services": list(event.unknown_services),
         "topology_version": event.topology_version,
         "records": event.records,
+        "shed_alerts": event.shed_alerts,
     }
 
 
@@ -710,6 +728,7 @@ def event_from_doc(doc: Mapping[str, Any]) -> IncidentEvent:
         unknown_services=tuple(doc["unknown_services"]),
         topology_version=str(doc["topology_version"]),
         records=int(doc["records"]),
+        shed_alerts=int(doc.get("shed_alerts", 0)),  # absent in older linker snapshots
     )
 
 

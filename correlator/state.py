@@ -45,6 +45,7 @@ class Member:
         "parent_rank",
         "service",
         "severity",
+        "shed_below",
         "starts_at",
         "status",
         "summary",
@@ -73,6 +74,9 @@ class Member:
 
     def __init__(self) -> None:
         self._view: tuple[tuple[Any, ...], MemberView] | None = None
+        # Members shed from under this one (see ``member_retention``): they would
+        # have moved with it, so what they contribute travels with it too.
+        self.shed_below: ShedSummary | None = None
 
     def view(self) -> MemberView:
         """The member as published. Kept while the fields it shows are unchanged: every
@@ -124,9 +128,11 @@ class Incident:
         "ranked",
         "records",
         "resolved_at",
+        "resolved_heap",
         "resolved_reason",
         "retired",
         "seq",
+        "shed",
         "updated_at",
         "version",
     )
@@ -159,6 +165,11 @@ class Incident:
         # What the last ranking was computed from: when a stale ranking's inputs (the
         # topology and the per-service signals) are unchanged, it is still right.
         self.rank_memo: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
+        # Resolved members by when they last mattered (see :func:`settled_at`), so
+        # that shedding the long-resolved ones pops them instead of scanning; moved
+        # or re-fired members leave stale entries that are skipped when popped.
+        self.resolved_heap: list[tuple[float, str]] = []
+        self.shed = ShedSummary()
 
     @property
     def emitted(self) -> bool:
@@ -180,7 +191,84 @@ class Incident:
         times = [m.group_time for m in self.members.values()]
         firing = [m.group_time for m in self.members.values() if m.status is Status.FIRING]
         self.first_at = min(times)
+        if self.shed.count:
+            self.first_at = min(self.first_at, self.shed.first_at)
         self.last_related = max(firing or times)
+
+    def recompute_shed(self) -> None:
+        """The shed summary from the members that carry shed alerts (after a split)."""
+        self.shed = ShedSummary()
+        for member in self.members.values():
+            if member.shed_below is not None:
+                self.shed.absorb(member.shed_below)
+
+
+def settled_at(member: Member) -> float:
+    """When a resolved member last mattered: its start or its resolve, whichever is later."""
+    ends = member.ends_at
+    return member.group_time if ends is None or ends < member.group_time else ends
+
+
+class ShedSummary:
+    """What an incident still needs of the members it shed (see ``member_retention``).
+
+    Ranking and the event's services, severity and title are computed from the
+    earliest alert and the worst severity of each service, so keeping those per
+    service makes them come out as if nothing had been shed.
+    """
+
+    __slots__ = ("count", "first", "first_at", "names", "worst")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first_at = inf  # earliest group time: an incident's window still starts there
+        self.first: dict[str, tuple[float, str, bool]] = {}  # service -> (start, fp, known)
+        self.worst: dict[str, Severity] = {}
+        self.names: dict[str, None] = {}
+
+    def add(self, member: Member) -> None:
+        self.count += 1
+        self.first_at = min(self.first_at, member.group_time)
+        self._note(
+            member.service, (member.starts_at, member.fingerprint, member.known), member.severity
+        )
+        self.names[member.name] = None
+
+    def absorb(self, other: ShedSummary) -> None:
+        """Fold in the summary of a merged incident."""
+        self.count += other.count
+        self.first_at = min(self.first_at, other.first_at)
+        for service, first in other.first.items():
+            self._note(service, first, other.worst[service])
+        self.names.update(other.names)
+
+    def _note(self, service: str, first: tuple[float, str, bool], severity: Severity) -> None:
+        held = self.first.get(service)
+        if held is None or first[:2] < held[:2]:
+            self.first[service] = first
+        worst = self.worst.get(service)
+        if worst is None or severity.rank > worst.rank:
+            self.worst[service] = severity
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "first_at": self.first_at,
+            "first": [[s, *f] for s, f in self.first.items()],
+            "worst": {s: v.value for s, v in self.worst.items()},
+            "names": list(self.names),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ShedSummary:
+        out = cls()
+        if raw:
+            out.count = int(raw["count"])
+            out.first_at = float(raw["first_at"])
+            out.first = {str(s): (float(t), str(fp), bool(k)) for s, t, fp, k in raw["first"]}
+            out.worst = {str(s): Severity(v) for s, v in raw["worst"].items()}
+            out.names = dict.fromkeys(map(str, raw["names"]))
+        return out
 
 
 def _time_of(entry: tuple[float, str]) -> float:
@@ -457,6 +545,8 @@ def dump_incident(inc: Incident) -> dict[str, Any]:
         raw["parent_rank"] = list(m.parent_rank) if m.parent_rank is not None else None
         raw["children"] = list(m.children)
         raw["joined"] = m.joined.to_dict()
+        if m.shed_below is not None:
+            raw["shed_below"] = m.shed_below.to_json()
         members.append(raw)
     out["members"] = members
     return out
@@ -488,4 +578,11 @@ def load_incident(raw: dict[str, Any]) -> Incident:
         member.incident = inc.id
         inc.members[member.fingerprint] = member
         inc.firing += member.status is Status.FIRING
+        if member.status is Status.RESOLVED:
+            inc.resolved_heap.append((settled_at(member), member.fingerprint))
+        shed = m.get("shed_below")  # absent in older snapshots
+        if shed is not None:
+            member.shed_below = ShedSummary.from_json(shed)
+            inc.shed.absorb(member.shed_below)
+    heapq.heapify(inc.resolved_heap)
     return inc

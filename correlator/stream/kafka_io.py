@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from correlator.stream.envelope import OutputRecord
 from correlator.stream.settings import KafkaSettings
@@ -28,6 +28,7 @@ __all__ = [
     "TopicFollower",
     "TopicRecord",
     "read_latest",
+    "snapshot_size_hint",
 ]
 
 log = logging.getLogger("correlator.stream.kafka")
@@ -46,6 +47,17 @@ class TopicRecord:
     value: bytes | None
     #: Kafka record timestamp (ms), when the broker gave one.
     timestamp_ms: int | None = None
+
+
+def snapshot_size_hint(exc: BaseException, topic: str) -> str:
+    """What to do about a snapshot the broker refused for its size (else nothing)."""
+    if not isinstance(exc, MessageSizeTooLargeError):
+        return ""
+    return (
+        f"; the snapshot is larger than topic {topic} accepts: raise its max.message.bytes "
+        f"(Correlator creates it with {MAX_REQUEST_BYTES} bytes) or lower engine."
+        "member_retention; until then input stays unacknowledged"
+    )
 
 
 class OutputProducer:
@@ -105,6 +117,21 @@ class OutputProducer:
         self, topic: str, records: Iterable[OutputRecord]
     ) -> list[asyncio.Future[object]]:
         return [await self.send(topic, record) for record in records]
+
+    async def reset(self) -> None:
+        """Drop the producer after a failed send; the next send starts a fresh one.
+
+        An idempotent producer whose batch failed (say, a record larger than the
+        topic accepts) keeps failing every later send with OutOfOrderSequenceNumber:
+        a new producer id is the only way back. Whatever was still queued is dropped;
+        callers resend what they have not seen acknowledged.
+        """
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            try:
+                await producer.stop()
+            except KafkaError as exc:
+                log.warning("%s producer did not stop cleanly: %s", self._name, exc)
 
     async def stop(self) -> None:
         if self._producer is not None:

@@ -154,4 +154,9 @@ _ENGINE_COUNTERS = (
         "correlator_engine_incidents_merged_total",
         "Incidents merged into another.",
     ),
+    (
+        "shed",
+        "correlator_engine_alerts_shed_total",
+        "Settled alerts dropped from open incidents' alert lists (engine.member_retention).",
+    ),
 )

@@ -52,7 +52,13 @@ from correlator.stream.envelope import (
     incident_record,
 )
 from correlator.stream.faust_tuning import install_fetch_max_wait
-from correlator.stream.kafka_io import KafkaError, OutputProducer, TopicFollower, read_latest
+from correlator.stream.kafka_io import (
+    KafkaError,
+    OutputProducer,
+    TopicFollower,
+    read_latest,
+    snapshot_size_hint,
+)
 from correlator.stream.metrics import LabelValues
 from correlator.stream.router import RawRecord, Router
 from correlator.stream.runner import (
@@ -678,7 +684,14 @@ class CorrelatorWorker:
                 except KafkaError as exc:
                     self.metrics.snapshots.inc(1, "failed")
                     self._pending_acks.setdefault(partition, [])[:0] = messages
-                    log.error("snapshot of partition %d failed (%s); will retry", partition, exc)
+                    await self._snapshot_producer.reset()
+                    log.error(
+                        "snapshot of partition %d (%d bytes) failed (%s); will retry%s",
+                        partition,
+                        len(value),
+                        exc,
+                        snapshot_size_hint(exc, self.settings.snapshots_topic),
+                    )
                     continue
                 runner.mark_snapshotted(covered)
                 self.metrics.snapshots.inc(1, "written")

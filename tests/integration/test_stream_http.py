@@ -125,6 +125,7 @@ def test_generic_endpoint_accepts_any_supported_format_and_health_endpoints_answ
         "correlator_processing_latency_seconds_bucket",
         "correlator_engine_late_alerts_total",
         "correlator_engine_duplicates_total",
+        "correlator_engine_alerts_shed_total",
     ):
         assert f"# TYPE {name.removesuffix('_bucket')}" in text or name in text, name
     # faust's debug views that would expose internals are switched off

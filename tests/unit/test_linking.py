@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import orjson
@@ -276,6 +276,18 @@ def test_closed_clusters_are_forgotten() -> None:
 
 def test_lossless_event_form() -> None:
     (survivor,) = final(run(SCRIPT[:4])).values()
+    assert event_from_doc(orjson.loads(orjson.dumps(event_to_doc(survivor)))) == survivor
+
+
+def test_a_union_keeps_what_its_components_shed() -> None:
+    """A component that shed settled alerts (engine.member_retention) lists fewer
+    alerts: the linked incident still counts them and names their services."""
+    a = ev("inc-a", [M("a1", "web", 0)])
+    b = replace(ev("inc-b", [M("b1", "api", -20)]), shed_alerts=7, services=("api", "cache"))
+    (survivor,) = final(run([(0, [a], 10), (1, [b], 10)])).values()
+    assert survivor.shed_alerts == 7
+    assert survivor.services == ("api", "cache", "web")
+    assert "(9 alerts" in survivor.title
     assert event_from_doc(orjson.loads(orjson.dumps(event_to_doc(survivor)))) == survivor
 
 
