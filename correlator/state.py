@@ -235,7 +235,7 @@ class ShedSummary:
         self.names[member.name] = None
 
     def absorb(self, other: ShedSummary) -> None:
-        """Fold in the summary of a merged incident."""
+        """Fold in another summary (a merged incident's, or one a moved member carries)."""
         self.count += other.count
         self.first_at = min(self.first_at, other.first_at)
         for service, first in other.first.items():
