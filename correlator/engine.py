@@ -568,8 +568,7 @@ class Engine:
             member.status = Status.RESOLVED
             incident.firing -= 1
             member.ends_at = t
-            if self._member_retention:
-                heapq.heappush(incident.resolved_heap, (settled_at(member), member.fingerprint))
+            self._queue_for_shedding(incident, member)
             incident.updated_at = max(incident.updated_at, t)
             if incident.all_resolved():
                 self._resolve(
@@ -1045,7 +1044,12 @@ class Engine:
         if member.status is Status.FIRING:
             incident.firing += 1
             incident.last_related = max(incident.last_related, member.group_time)
-        elif self._member_retention:
+        else:
+            self._queue_for_shedding(incident, member)
+
+    def _queue_for_shedding(self, incident: Incident, member: Member) -> None:
+        """Note a resolved member where :meth:`_shed_settled` will pop it when due."""
+        if self._member_retention:
             heapq.heappush(incident.resolved_heap, (settled_at(member), member.fingerprint))
 
     def _unindex(self, incident: Incident) -> None:
